@@ -1,0 +1,38 @@
+# Switchboard — `make run` and `make test` do all set-up on a fresh Debian machine.
+SWIFT ?= $(shell command -v swift || echo /opt/swift/usr/bin/swift)
+VENV  := .build-venv
+PY    := $(VENV)/bin/python
+BIN   := .build/debug/switchboard
+export SWITCHBOARD_BIN := $(CURDIR)/$(BIN)
+
+.PHONY: all deps build run test unit e2e bench-http clean
+
+all: build
+
+deps:
+	@bash scripts/install-deps.sh
+
+build: deps
+	$(SWIFT) build --product switchboard
+
+run: build
+	$(BIN) serve --demo
+
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build --parallel
+	$(PY) -m pytest Tests/EndToEnd
+
+unit: deps
+	$(SWIFT) test
+
+e2e: deps
+	$(SWIFT) build --product switchboard
+	$(PY) -m pytest Tests/EndToEnd
+
+bench-http: deps
+	$(SWIFT) build -c release --product switchboard
+	SWITCHBOARD_BIN=$(CURDIR)/.build/release/switchboard bash Benchmarks/http_sessions.sh
+
+clean:
+	rm -rf .build $(VENV)
