@@ -1,0 +1,55 @@
+import GRDB
+
+extension SQLiteStorage {
+    /// The schema's history. A shipped migration never changes: add a new one instead.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: widgets, widget sessions, api keys, idempotency") { db in
+            try db.create(table: "widget") { t in
+                t.primaryKey("id", .text)
+                t.column("name", .text).notNull()
+                t.column("label", .text)
+                t.column("appearance", .jsonText).notNull()
+                t.column("destination", .text).notNull()
+                t.column("allowedOrigins", .jsonText).notNull()
+                t.column("video", .boolean).notNull()
+                t.column("recording", .jsonText).notNull()
+                t.column("enabled", .boolean).notNull()
+                t.column("createdAt", .datetime).notNull()
+                t.column("updatedAt", .datetime).notNull()
+            }
+            try db.create(table: "widgetSession") { t in
+                t.primaryKey("id", .text)
+                t.column("widgetId", .text).notNull().references("widget", onDelete: .cascade).indexed()
+                t.column("tokenDigest", .text).notNull().unique()
+                t.column("context", .jsonText).notNull()
+                t.column("verified", .boolean).notNull()
+                t.column("origin", .text)
+                t.column("clientAddress", .text)
+                t.column("createdAt", .datetime).notNull()
+                t.column("expiresAt", .datetime).notNull().indexed()
+            }
+            try db.create(table: "apiKey") { t in
+                t.primaryKey("id", .text)
+                t.column("name", .text).notNull()
+                t.column("prefix", .text).notNull()
+                t.column("secretDigest", .text).notNull().unique()
+                t.column("createdAt", .datetime).notNull()
+                t.column("lastUsedAt", .datetime)
+                t.column("revokedAt", .datetime)
+            }
+            try db.create(table: "idempotencyKey") { t in
+                t.column("scope", .text).notNull()
+                t.column("key", .text).notNull()
+                t.primaryKey(["scope", "key"])
+                t.column("fingerprint", .text).notNull()
+                t.column("status", .integer)
+                t.column("contentType", .text)
+                t.column("location", .text)
+                t.column("body", .blob)
+                t.column("createdAt", .datetime).notNull().indexed()
+            }
+        }
+        return migrator
+    }
+}

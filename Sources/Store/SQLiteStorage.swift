@@ -1,0 +1,146 @@
+public import Control
+public import Foundation
+import GRDB
+public import Logging
+
+/// ``Storage`` on SQLite through GRDB: one database file in the data directory, WAL journal,
+/// versioned migrations. Reads run concurrently; writes are serialised by SQLite.
+public final class SQLiteStorage: Storage {
+    let pool: DatabasePool
+
+    /// Opens (creating if needed) `path` and migrates it to the current schema.
+    public init(path: String, logger: Logger) throws {
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(10)
+        configuration.prepareDatabase { db in
+            // WAL (set by DatabasePool) with synchronous=NORMAL: a committed transaction
+            // survives a crash of the process; FULL would also cover power loss at the cost
+            // of one fsync per commit.
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            try db.execute(sql: "PRAGMA foreign_keys = ON")
+        }
+        pool = try DatabasePool(path: path, configuration: configuration)
+        try Self.migrator.migrate(pool)
+        logger.info("store opened", metadata: ["path": "\(path)", "schema": "\(Self.migrator.migrations.last ?? "")"])
+    }
+
+    // MARK: Widgets
+
+    public func insert(widget: Widget) async throws {
+        try await pool.write { db in try WidgetRow(widget).insert(db) }
+    }
+
+    public func widget(id: String) async throws -> Widget? {
+        try await pool.read { db in try WidgetRow.fetchOne(db, key: id)?.widget() }
+    }
+
+    public func widgets(after: String?, limit: Int) async throws -> [Widget] {
+        try await pool.read { db in
+            var request = WidgetRow.order(Column("id"))
+            if let after { request = request.filter(Column("id") > after) }
+            return try request.limit(limit).fetchAll(db).map { try $0.widget() }
+        }
+    }
+
+    public func update(widget: Widget) async throws -> Bool {
+        try await pool.write { db in
+            guard try WidgetRow.exists(db, key: widget.id) else { return false }
+            try WidgetRow(widget).update(db)
+            return true
+        }
+    }
+
+    public func deleteWidget(id: String) async throws -> Bool {
+        try await pool.write { db in try WidgetRow.deleteOne(db, key: id) }
+    }
+
+    // MARK: Widget sessions
+
+    public func insert(session: WidgetSession) async throws {
+        try await pool.write { db in try WidgetSessionRow(session).insert(db) }
+    }
+
+    public func session(tokenDigest: String) async throws -> WidgetSession? {
+        try await pool.read { db in
+            try WidgetSessionRow.filter(Column("tokenDigest") == tokenDigest).fetchOne(db)?.session
+        }
+    }
+
+    public func deleteSessions(expiredBefore date: Date) async throws -> Int {
+        try await pool.write { db in try WidgetSessionRow.filter(Column("expiresAt") < date).deleteAll(db) }
+    }
+
+    // MARK: API keys
+
+    public func insert(apiKey: APIKey) async throws {
+        try await pool.write { db in try APIKeyRow(apiKey).insert(db) }
+    }
+
+    public func apiKey(id: String) async throws -> APIKey? {
+        try await pool.read { db in try APIKeyRow.fetchOne(db, key: id)?.key }
+    }
+
+    public func apiKey(secretDigest: String) async throws -> APIKey? {
+        try await pool.read { db in try APIKeyRow.filter(Column("secretDigest") == secretDigest).fetchOne(db)?.key }
+    }
+
+    public func apiKeys(after: String?, limit: Int) async throws -> [APIKey] {
+        try await pool.read { db in
+            var request = APIKeyRow.order(Column("id"))
+            if let after { request = request.filter(Column("id") > after) }
+            return try request.limit(limit).fetchAll(db).map(\.key)
+        }
+    }
+
+    public func countAPIKeys() async throws -> Int {
+        try await pool.read { db in try APIKeyRow.fetchCount(db) }
+    }
+
+    public func revokeAPIKey(id: String, at date: Date) async throws -> Bool {
+        try await pool.write { db in
+            try APIKeyRow.filter(key: id).filter(Column("revokedAt") == nil)
+                .updateAll(db, Column("revokedAt").set(to: date)) > 0
+        }
+    }
+
+    public func touchAPIKey(id: String, at date: Date) async throws {
+        try await pool.write { db in
+            _ = try APIKeyRow.filter(key: id).updateAll(db, Column("lastUsedAt").set(to: date))
+        }
+    }
+
+    // MARK: Idempotency
+
+    public func claimIdempotencyKey(_ key: IdempotencyKey, fingerprint: String, at date: Date) async throws -> IdempotentResponse? {
+        try await pool.write { db in
+            if let row = try IdempotencyRow.fetchOne(db, key: ["scope": key.scope, "key": key.key]) {
+                return row.response
+            }
+            try IdempotencyRow(scope: key.scope, key: key.key, fingerprint: fingerprint, createdAt: date).insert(db)
+            return nil
+        }
+    }
+
+    public func completeIdempotencyKey(_ key: IdempotencyKey, response: IdempotentResponse.Stored) async throws {
+        try await pool.write { db in
+            guard var row = try IdempotencyRow.fetchOne(db, key: ["scope": key.scope, "key": key.key]) else { return }
+            row.status = response.status
+            row.contentType = response.contentType
+            row.location = response.location
+            row.body = Data(response.body)
+            try row.update(db)
+        }
+    }
+
+    public func releaseIdempotencyKey(_ key: IdempotencyKey) async throws {
+        _ = try await pool.write { db in try IdempotencyRow.deleteOne(db, key: ["scope": key.scope, "key": key.key]) }
+    }
+
+    public func deleteIdempotencyKeys(before date: Date) async throws -> Int {
+        try await pool.write { db in try IdempotencyRow.filter(Column("createdAt") < date).deleteAll(db) }
+    }
+
+    public func ping() async throws {
+        _ = try await pool.read { db in try Int.fetchOne(db, sql: "SELECT 1") }
+    }
+}
