@@ -1,0 +1,97 @@
+public import Control
+import Foundation
+import HTTPTypes
+public import Hummingbird
+public import Logging
+import OpenAPIHummingbird
+import OpenAPIRuntime
+public import Prometheus
+
+/// What the HTTP face needs to know beyond the domain services.
+public struct HTTPConfiguration: Sendable {
+    public var host: String
+    public var port: Int
+    /// STUN/TURN servers handed to browsers with each widget session.
+    public var iceServers: [ICEServer]
+    public var version: String
+
+    public init(host: String, port: Int, iceServers: [ICEServer] = [], version: String) {
+        self.host = host
+        self.port = port
+        self.iceServers = iceServers
+        self.version = version
+    }
+
+    public struct ICEServer: Sendable {
+        public var urls: [String]
+        public var username: String?
+        public var credential: String?
+
+        public init(urls: [String], username: String? = nil, credential: String? = nil) {
+            self.urls = urls
+            self.username = username
+            self.credential = credential
+        }
+    }
+}
+
+/// Builds the HTTP application: REST API, `/healthz`, `/metrics`, `/openapi.yaml`.
+public func makeHTTPApplication(
+    configuration: HTTPConfiguration,
+    widgets: WidgetService,
+    apiKeys: APIKeyService,
+    metrics: PrometheusCollectorRegistry,
+    logger: Logger,
+    onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+) throws -> some ApplicationProtocol {
+    let router = try makeRouter(configuration: configuration, widgets: widgets, apiKeys: apiKeys, metrics: metrics)
+    return Application(
+        router: router,
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Switchboard"),
+        onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
+        logger: logger
+    )
+}
+
+/// The router alone, for tests that drive it without a socket.
+public func makeRouter(
+    configuration: HTTPConfiguration,
+    widgets: WidgetService,
+    apiKeys: APIKeyService,
+    metrics: PrometheusCollectorRegistry
+) throws -> Router<SwitchboardRequestContext> {
+    let router = Router(context: SwitchboardRequestContext.self)
+    let routes = RouteTable()
+    router.add(middleware: RequestMetricsMiddleware())
+    router.add(middleware: LocationHeaderMiddleware())
+    router.add(middleware: CORSMiddleware(widgets: widgets))
+    router.add(middleware: ProblemMiddleware(routes: routes))
+    router.add(middleware: BodyLimitMiddleware())
+    router.add(middleware: AuthenticationMiddleware(apiKeys: apiKeys, defaultBaseURL: "http://\(configuration.host):\(configuration.port)"))
+    router.add(middleware: IdempotencyMiddleware(storage: widgets.storage, clock: widgets.clock))
+
+    let handlers = APIHandlers(
+        widgets: widgets,
+        apiKeys: apiKeys,
+        iceServers: configuration.iceServers.map { .init(urls: $0.urls, username: $0.username, credential: $0.credential) },
+        version: configuration.version
+    )
+    try handlers.registerHandlers(
+        on: RecordingTransport(router: router, table: routes),
+        configuration: .init(jsonEncodingOptions: [.sortedKeys, .withoutEscapingSlashes])
+    )
+
+    router.get("/metrics") { _, _ -> Response in
+        var buffer = [UInt8]()
+        metrics.emit(into: &buffer)
+        return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(bytes: buffer)))
+    }
+    routes.add(method: .get, path: "/metrics")
+
+    let spec = ByteBuffer(bytes: PackageResources.openapi_yaml)
+    router.get("/openapi.yaml") { _, _ -> Response in
+        Response(status: .ok, headers: [.contentType: "application/yaml"], body: .init(byteBuffer: spec))
+    }
+    routes.add(method: .get, path: "/openapi.yaml")
+    return router
+}

@@ -1,0 +1,35 @@
+import Control
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// Periodic clean-up of what expires: widget sessions past their lifetime and idempotency
+/// keys older than a day.
+struct Maintenance: Service {
+    let widgets: WidgetService
+    let logger: Logger
+    var interval: Duration = .seconds(60)
+
+    func run() async throws {
+        // Sleeping is cancelled when shutdown starts; that ends the loop, not the process.
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                await sweep()
+                try? await Task.sleep(for: interval)
+            }
+        }
+    }
+
+    private func sweep() async {
+        do {
+            let now = widgets.clock.now()
+            let sessions = try await widgets.storage.deleteSessions(expiredBefore: now)
+            let keys = try await widgets.storage.deleteIdempotencyKeys(before: now.addingTimeInterval(-86_400))
+            if sessions + keys > 0 {
+                logger.debug("expired rows removed", metadata: ["sessions": "\(sessions)", "idempotencyKeys": "\(keys)"])
+            }
+        } catch {
+            logger.warning("clean-up failed", metadata: ["error": "\(error)"])
+        }
+    }
+}

@@ -1,0 +1,172 @@
+import ArgumentParser
+import Control
+import Foundation
+import HTTPAPI
+import Logging
+import Metrics
+import Prometheus
+import ServiceLifecycle
+import Store
+
+/// `switchboard serve`: everything in one process. Every flag can also be set through the
+/// environment as `SWITCHBOARD_<FLAG>` (`--http-port` → `SWITCHBOARD_HTTP_PORT`).
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the gateway: HTTP API, SIP, media.")
+
+    @Option(help: "Address the HTTP server binds.")
+    var httpHost = Environment.string("HTTP_HOST") ?? "127.0.0.1"
+
+    @Option(help: "HTTP port (REST, XML-RPC, WebSocket, widget).")
+    var httpPort = Environment.int("HTTP_PORT") ?? 8080
+
+    @Option(help: "SIP port, UDP and TCP.")
+    var sipPort = Environment.int("SIP_PORT") ?? 5060
+
+    @Option(help: "SIP over TLS port.")
+    var sipTlsPort = Environment.int("SIP_TLS_PORT")
+
+    @Option(help: "UDP port range for media, as LOW-HIGH.")
+    var rtpPorts = Environment.string("RTP_PORTS") ?? "20000-29999"
+
+    @Option(help: "Address written into SDP and ICE candidates (default: the bind address).")
+    var publicIp = Environment.string("PUBLIC_IP")
+
+    @Option(help: "Directory for the database, the admin key and recordings.")
+    var dataDir = Environment.string("DATA_DIR") ?? "./data"
+
+    @Option(help: "Database URL; postgres://… selects PostgreSQL (default: SQLite in the data directory).")
+    var database = Environment.string("DATABASE")
+
+    @Option(help: "PEM certificate for HTTPS, WSS and SIP over TLS.")
+    var tlsCert = Environment.string("TLS_CERT")
+
+    @Option(help: "PEM private key for --tls-cert.")
+    var tlsKey = Environment.string("TLS_KEY")
+
+    @Flag(help: "Create a demo widget and serve the demo shop.")
+    var demo = Environment.bool("DEMO") ?? false
+
+    @Option(help: "Widget sessions a page may create per minute per client address.")
+    var sessionRateLimit = Environment.int("SESSION_RATE_LIMIT") ?? 30
+
+    @Option(help: "Lifetime of a widget session token, in seconds.")
+    var sessionTtl = Environment.int("SESSION_TTL") ?? 600
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel = Environment.string("LOG_LEVEL") ?? "info"
+
+    func validate() throws {
+        guard (0...65535).contains(httpPort) else { throw ValidationError("--http-port must be 0-65535") }
+        guard (1...65535).contains(sipPort) else { throw ValidationError("--sip-port must be 1-65535") }
+        if let sipTlsPort, !(1...65535).contains(sipTlsPort) { throw ValidationError("--sip-tls-port must be 1-65535") }
+        guard PortRange(rtpPorts) != nil else { throw ValidationError("--rtp-ports must be LOW-HIGH with 1024 <= LOW < HIGH <= 65535") }
+        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level \(logLevel) is not a log level") }
+        guard sessionRateLimit > 0 else { throw ValidationError("--session-rate-limit must be positive") }
+        guard sessionTtl >= 10 else { throw ValidationError("--session-ttl must be at least 10 seconds") }
+        if let database, !database.hasPrefix("sqlite:") {
+            throw ValidationError("--database \(database): only SQLite (the default, or sqlite:PATH) is available in this build")
+        }
+        if tlsCert != nil || tlsKey != nil {
+            throw ValidationError("--tls-cert/--tls-key: TLS termination is not available in this build; put a TLS proxy in front")
+        }
+    }
+
+    func run() async throws {
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "switchboard")
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+
+        try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let databasePath = database.map { String($0.dropFirst("sqlite:".count)) } ?? "\(dataDir)/switchboard.sqlite"
+        let storage = try SQLiteStorage(path: databasePath, logger: logger)
+
+        let apiKeys = APIKeyService(storage: storage)
+        let widgets = WidgetService(
+            storage: storage,
+            sessionLifetime: TimeInterval(sessionTtl),
+            pageRateLimiter: RateLimiter(perMinute: sessionRateLimit)
+        )
+        try await bootstrapAdminKey(apiKeys, logger: logger)
+        let demoWidget = demo ? try await DemoSetup.ensureWidget(widgets, httpPort: httpPort) : nil
+
+        let host = httpHost
+        let http = try makeHTTPApplication(
+            configuration: HTTPConfiguration(host: httpHost, port: httpPort, version: Switchboard.version),
+            widgets: widgets,
+            apiKeys: apiKeys,
+            metrics: registry,
+            logger: logger,
+            onServerRunning: { port in
+                var lines = ["Switchboard \(Switchboard.version) listening on http://\(host):\(port)"]
+                lines.append("  REST API:   http://\(host):\(port)/v1   (spec: http://\(host):\(port)/openapi.yaml)")
+                lines.append("  health:     http://\(host):\(port)/healthz   metrics: http://\(host):\(port)/metrics")
+                if let demoWidget {
+                    lines.append("  demo widget: \(demoWidget.id) (public view: http://\(host):\(port)/v1/widgets/\(demoWidget.id)/public)")
+                }
+                Console.say(lines.joined(separator: "\n"))
+            }
+        )
+        let maintenance = Maintenance(widgets: widgets, logger: logger)
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: http), .init(service: maintenance)],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
+        )
+        try await group.run()
+        logger.info("stopped")
+    }
+
+    /// Creates the first admin key on an empty database: `SWITCHBOARD_BOOTSTRAP_KEY`, or a
+    /// random one printed once and written to `<data-dir>/admin.key` (mode 0600).
+    private func bootstrapAdminKey(_ apiKeys: APIKeyService, logger: Logger) async throws {
+        let preset = Environment.string("BOOTSTRAP_KEY")
+        guard let generated = try await apiKeys.bootstrap(preset: preset) else {
+            if preset != nil { logger.info("admin key from SWITCHBOARD_BOOTSTRAP_KEY is ready (or keys already exist)") }
+            return
+        }
+        let path = "\(dataDir)/admin.key"
+        let created = FileManager.default.createFile(atPath: path, contents: Data((generated.text + "\n").utf8), attributes: [.posixPermissions: 0o600])
+        guard created else { throw ValidationError("could not write \(path)") }
+        Console.say("Admin API key (shown once, also written to \(path)): \(generated.text)")
+    }
+}
+
+struct PortRange {
+    let low: Int
+    let high: Int
+
+    init?(_ text: String) {
+        let parts = text.split(separator: "-")
+        guard parts.count == 2, let low = Int(parts[0]), let high = Int(parts[1]), 1024 <= low, low < high, high <= 65535 else { return nil }
+        self.low = low
+        self.high = high
+    }
+}
+
+/// `SWITCHBOARD_*` environment variables.
+enum Environment {
+    static func string(_ name: String) -> String? {
+        ProcessInfo.processInfo.environment["SWITCHBOARD_" + name].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    static func int(_ name: String) -> Int? { string(name).flatMap(Int.init) }
+
+    static func bool(_ name: String) -> Bool? {
+        string(name).map { ["1", "true", "yes", "on"].contains($0.lowercased()) }
+    }
+}
+
+/// Unbuffered lines on standard output (what an operator or a test reads).
+enum Console {
+    static func say(_ text: String) {
+        FileHandle.standardOutput.write(Data((text + "\n").utf8))
+    }
+}
