@@ -2,7 +2,7 @@ import CSwitchboardOpenSSL
 import CSwitchboardOpus
 import CSwitchboardSRTP
 import CSwitchboardXML2
-import Foundation
+import Glibc
 import Testing
 
 /// The system C libraries link and answer: each test calls into the real library.
