@@ -28,6 +28,19 @@ public protocol Storage: Sendable {
     func revokeAPIKey(id: String, at: Date) async throws -> Bool
     func touchAPIKey(id: String, at: Date) async throws
 
+    // Trunks
+    func insert(trunk: Trunk) async throws
+    func trunk(id: String) async throws -> Trunk?
+    func trunks(after: String?, limit: Int) async throws -> [Trunk]
+    func update(trunk: Trunk) async throws -> Bool
+    func deleteTrunk(id: String) async throws -> Bool
+
+    // Calls
+    /// Inserts or replaces each call, all in one transaction.
+    func upsert(calls: [Call]) async throws
+    func call(id: String) async throws -> Call?
+    func calls(filter: CallFilter, after: String?, limit: Int) async throws -> [Call]
+
     // Idempotency of POSTs
     /// Claims `key` for a request with this fingerprint. Returns the stored record when the key
     /// was already claimed (finished or still running), `nil` when the claim is new.

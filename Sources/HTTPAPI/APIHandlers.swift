@@ -8,6 +8,8 @@ import OpenAPIRuntime
 struct APIHandlers: APIProtocol {
     let widgets: WidgetService
     let apiKeys: APIKeyService
+    let trunks: TrunkService
+    let calls: CallService
     let iceServers: [Components.Schemas.IceServer]
     let version: String
 

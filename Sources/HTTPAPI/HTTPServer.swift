@@ -40,11 +40,13 @@ public func makeHTTPApplication(
     configuration: HTTPConfiguration,
     widgets: WidgetService,
     apiKeys: APIKeyService,
+    trunks: TrunkService,
+    calls: CallService,
     metrics: PrometheusCollectorRegistry,
     logger: Logger,
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) throws -> some ApplicationProtocol {
-    let router = try makeRouter(configuration: configuration, widgets: widgets, apiKeys: apiKeys, metrics: metrics)
+    let router = try makeRouter(configuration: configuration, widgets: widgets, apiKeys: apiKeys, trunks: trunks, calls: calls, metrics: metrics)
     return Application(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Switchboard"),
@@ -58,6 +60,8 @@ public func makeRouter(
     configuration: HTTPConfiguration,
     widgets: WidgetService,
     apiKeys: APIKeyService,
+    trunks: TrunkService,
+    calls: CallService,
     metrics: PrometheusCollectorRegistry
 ) throws -> Router<SwitchboardRequestContext> {
     let router = Router(context: SwitchboardRequestContext.self)
@@ -73,6 +77,8 @@ public func makeRouter(
     let handlers = APIHandlers(
         widgets: widgets,
         apiKeys: apiKeys,
+        trunks: trunks,
+        calls: calls,
         iceServers: configuration.iceServers.map { .init(urls: $0.urls, username: $0.username, credential: $0.credential) },
         version: configuration.version
     )

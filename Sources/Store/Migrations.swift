@@ -50,6 +50,40 @@ extension SQLiteStorage {
                 t.column("createdAt", .datetime).notNull().indexed()
             }
         }
+        migrator.registerMigration("v2: trunks and calls") { db in
+            try db.create(table: "trunk") { t in
+                t.primaryKey("id", .text)
+                t.column("name", .text).notNull()
+                t.column("uri", .text).notNull()
+                t.column("transport", .text).notNull()
+                t.column("username", .text)
+                t.column("sealedPassword", .text)
+                t.column("codecs", .jsonText).notNull()
+                t.column("maxConcurrentCalls", .integer)
+                t.column("inbound", .jsonText)
+                t.column("createdAt", .datetime).notNull()
+                t.column("updatedAt", .datetime).notNull()
+            }
+            try db.create(table: "call") { t in
+                t.primaryKey("id", .text)
+                t.column("status", .text).notNull().indexed()
+                t.column("sourceKind", .text).notNull()
+                t.column("widgetId", .text).indexed()
+                t.column("sessionId", .text)
+                t.column("trunkId", .text).indexed()
+                t.column("fromURI", .text).notNull()
+                t.column("toURI", .text).notNull()
+                t.column("destination", .text).notNull()
+                t.column("sipCode", .integer)
+                t.column("hangupCause", .text)
+                t.column("hangupBy", .text)
+                t.column("context", .jsonText)
+                t.column("contextVerified", .boolean)
+                t.column("createdAt", .datetime).notNull()
+                t.column("answeredAt", .datetime)
+                t.column("endedAt", .datetime)
+            }
+        }
         return migrator
     }
 }

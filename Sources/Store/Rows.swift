@@ -131,6 +131,96 @@ struct IdempotencyRow: Codable, FetchableRecord, PersistableRecord {
     }
 }
 
+struct TrunkRow: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "trunk"
+
+    var id: String
+    var name: String
+    var uri: String
+    var transport: String
+    var username: String?
+    var sealedPassword: String?
+    var codecs: String
+    var maxConcurrentCalls: Int?
+    var inbound: String?
+    var createdAt: Date
+    var updatedAt: Date
+
+    init(_ trunk: Trunk) throws {
+        id = trunk.id
+        name = trunk.name
+        uri = trunk.uri
+        transport = trunk.transport.rawValue
+        username = trunk.username
+        sealedPassword = trunk.sealedPassword
+        codecs = try JSONText.encode(trunk.codecs)
+        maxConcurrentCalls = trunk.maxConcurrentCalls
+        inbound = try trunk.inbound.map(JSONText.encode)
+        createdAt = trunk.createdAt
+        updatedAt = trunk.updatedAt
+    }
+
+    func trunk() throws -> Trunk {
+        Trunk(
+            id: id, name: name, uri: uri, transport: Trunk.Transport(rawValue: transport) ?? .udp, username: username,
+            sealedPassword: sealedPassword, codecs: try JSONText.decode([String].self, codecs), maxConcurrentCalls: maxConcurrentCalls,
+            inbound: try inbound.map { try JSONText.decode(Trunk.Inbound.self, $0) }, createdAt: createdAt, updatedAt: updatedAt
+        )
+    }
+}
+
+struct CallRow: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "call"
+
+    var id: String
+    var status: String
+    var sourceKind: String
+    var widgetId: String?
+    var sessionId: String?
+    var trunkId: String?
+    var fromURI: String
+    var toURI: String
+    var destination: String
+    var sipCode: Int?
+    var hangupCause: String?
+    var hangupBy: String?
+    var context: String?
+    var contextVerified: Bool?
+    var createdAt: Date
+    var answeredAt: Date?
+    var endedAt: Date?
+
+    init(_ call: Call) {
+        id = call.id
+        status = call.status.rawValue
+        sourceKind = call.source.kind.rawValue
+        widgetId = call.source.widgetId
+        sessionId = call.source.sessionId
+        trunkId = call.source.trunkId
+        fromURI = call.from
+        toURI = call.to
+        destination = call.destination
+        sipCode = call.sipCode
+        hangupCause = call.hangupCause
+        hangupBy = call.hangupBy?.rawValue
+        context = call.contextJSON
+        contextVerified = call.contextVerified
+        createdAt = call.createdAt
+        answeredAt = call.answeredAt
+        endedAt = call.endedAt
+    }
+
+    var call: Call {
+        Call(
+            id: id, status: CallStatus(rawValue: status) ?? .failed,
+            source: CallSource(kind: CallSource.Kind(rawValue: sourceKind) ?? .trunk, widgetId: widgetId, sessionId: sessionId, trunkId: trunkId),
+            from: fromURI, to: toURI, destination: destination, sipCode: sipCode, hangupCause: hangupCause,
+            hangupBy: hangupBy.flatMap(HangupParty.init(rawValue:)), contextJSON: context, contextVerified: contextVerified,
+            createdAt: createdAt, answeredAt: answeredAt, endedAt: endedAt
+        )
+    }
+}
+
 enum JSONText {
     private static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()

@@ -109,6 +109,59 @@ public final class SQLiteStorage: Storage {
         }
     }
 
+    // MARK: Trunks
+
+    public func insert(trunk: Trunk) async throws {
+        try await pool.write { db in try TrunkRow(trunk).insert(db) }
+    }
+
+    public func trunk(id: String) async throws -> Trunk? {
+        try await pool.read { db in try TrunkRow.fetchOne(db, key: id)?.trunk() }
+    }
+
+    public func trunks(after: String?, limit: Int) async throws -> [Trunk] {
+        try await pool.read { db in
+            var request = TrunkRow.order(Column("id"))
+            if let after { request = request.filter(Column("id") > after) }
+            return try request.limit(limit).fetchAll(db).map { try $0.trunk() }
+        }
+    }
+
+    public func update(trunk: Trunk) async throws -> Bool {
+        try await pool.write { db in
+            guard try TrunkRow.exists(db, key: trunk.id) else { return false }
+            try TrunkRow(trunk).update(db)
+            return true
+        }
+    }
+
+    public func deleteTrunk(id: String) async throws -> Bool {
+        try await pool.write { db in try TrunkRow.deleteOne(db, key: id) }
+    }
+
+    // MARK: Calls
+
+    public func upsert(calls: [Call]) async throws {
+        try await pool.write { db in
+            for call in calls { try CallRow(call).save(db) }
+        }
+    }
+
+    public func call(id: String) async throws -> Call? {
+        try await pool.read { db in try CallRow.fetchOne(db, key: id)?.call }
+    }
+
+    public func calls(filter: CallFilter, after: String?, limit: Int) async throws -> [Call] {
+        try await pool.read { db in
+            var request = CallRow.order(Column("id"))
+            if let after { request = request.filter(Column("id") > after) }
+            if let status = filter.status { request = request.filter(Column("status") == status.rawValue) }
+            if let widgetId = filter.widgetId { request = request.filter(Column("widgetId") == widgetId) }
+            if let trunkId = filter.trunkId { request = request.filter(Column("trunkId") == trunkId) }
+            return try request.limit(limit).fetchAll(db).map(\.call)
+        }
+    }
+
     // MARK: Idempotency
 
     public func claimIdempotencyKey(_ key: IdempotencyKey, fingerprint: String, at date: Date) async throws -> IdempotentResponse? {

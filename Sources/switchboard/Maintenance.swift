@@ -3,14 +3,21 @@ import Foundation
 import Logging
 import ServiceLifecycle
 
-/// Periodic clean-up of what expires: widget sessions past their lifetime and idempotency
-/// keys older than a day.
+/// Periodic work: writing call state behind the signalling plane, and cleaning up what expires
+/// (widget sessions past their lifetime, idempotency keys older than a day).
 struct Maintenance: Service {
     let widgets: WidgetService
+    let callLog: CallLog
     let logger: Logger
     var interval: Duration = .seconds(60)
 
     func run() async throws {
+        async let calls: Void = cancelWhenGracefulShutdown { await callLog.run() }
+        await sweepUntilShutdown()
+        await calls
+    }
+
+    private func sweepUntilShutdown() async {
         // Sleeping is cancelled when shutdown starts; that ends the loop, not the process.
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {

@@ -92,6 +92,10 @@ struct Serve: AsyncParsableCommand {
             sessionLifetime: TimeInterval(sessionTtl),
             pageRateLimiter: RateLimiter(perMinute: sessionRateLimit)
         )
+        let trunks = TrunkService(storage: storage, secrets: try SecretBox.load(keyFile: "\(dataDir)/secrets.key"))
+        try await trunks.reload()
+        let callLog = CallLog(storage: storage)
+        let calls = CallService(log: callLog)
         try await bootstrapAdminKey(apiKeys, logger: logger)
         let demoWidget = demo ? try await DemoSetup.ensureWidget(widgets, httpPort: httpPort) : nil
 
@@ -100,6 +104,8 @@ struct Serve: AsyncParsableCommand {
             configuration: HTTPConfiguration(host: httpHost, port: httpPort, version: Switchboard.version),
             widgets: widgets,
             apiKeys: apiKeys,
+            trunks: trunks,
+            calls: calls,
             metrics: registry,
             logger: logger,
             onServerRunning: { port in
@@ -112,7 +118,7 @@ struct Serve: AsyncParsableCommand {
                 Console.say(lines.joined(separator: "\n"))
             }
         )
-        let maintenance = Maintenance(widgets: widgets, logger: logger)
+        let maintenance = Maintenance(widgets: widgets, callLog: callLog, logger: logger)
         let group = ServiceGroup(
             configuration: .init(
                 services: [.init(service: http), .init(service: maintenance)],

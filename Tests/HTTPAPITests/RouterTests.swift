@@ -13,6 +13,8 @@ struct TestServer {
     let directory: URL
     let widgets: WidgetService
     let apiKeys: APIKeyService
+    let trunks: TrunkService
+    let calls: CallService
     let adminKey: String
     let application: Application<RouterResponder<SwitchboardRequestContext>>
 
@@ -22,10 +24,13 @@ struct TestServer {
         let storage = try SQLiteStorage(path: directory.appendingPathComponent("db.sqlite").path, logger: Logger(label: "test"))
         widgets = WidgetService(storage: storage, pageRateLimiter: RateLimiter(perMinute: 100))
         apiKeys = APIKeyService(storage: storage)
+        let trunks = TrunkService(storage: storage, secrets: SecretBox(keyBytes: Array(repeating: 7, count: 32)))
+        calls = CallService(log: CallLog(storage: storage))
+        self.trunks = trunks
         adminKey = try #require(try await apiKeys.bootstrap(preset: nil)).text
         let router = try makeRouter(
             configuration: HTTPConfiguration(host: "127.0.0.1", port: 0, version: "test"),
-            widgets: widgets, apiKeys: apiKeys, metrics: PrometheusCollectorRegistry()
+            widgets: widgets, apiKeys: apiKeys, trunks: trunks, calls: calls, metrics: PrometheusCollectorRegistry()
         )
         application = Application(router: router)
     }
@@ -130,7 +135,9 @@ func json(_ buffer: ByteBuffer) throws -> [String: Any] {
 
     @Test func handlersAnswerWhenCalledDirectly() async throws {
         let server = try await TestServer()
-        let handlers = APIHandlers(widgets: server.widgets, apiKeys: server.apiKeys, iceServers: [], version: "test")
+        let handlers = APIHandlers(
+            widgets: server.widgets, apiKeys: server.apiKeys, trunks: server.trunks, calls: server.calls, iceServers: [], version: "test"
+        )
         let admin = try #require(try await server.apiKeys.authenticate(secret: server.adminKey))
         let info = RequestInfo(principal: admin, origin: nil, clientAddress: "127.0.0.1", baseURL: "http://gw.example:8080", body: nil)
         try await RequestInfo.$current.withValue(info) {

@@ -1,0 +1,108 @@
+public import Foundation
+
+/// One call through the gateway: a caller leg (browser or inbound trunk) bridged to a callee leg
+/// towards the call centre.
+public struct Call: Sendable, Equatable {
+    public var id: String
+    public var status: CallStatus
+    public var source: CallSource
+    public var from: String
+    public var to: String
+    public var destination: String
+    public var sipCode: Int?
+    public var hangupCause: String?
+    public var hangupBy: HangupParty?
+    /// Caller context (compact JSON of an object) from the widget session, if any.
+    public var contextJSON: String?
+    public var contextVerified: Bool?
+    public var createdAt: Date
+    public var answeredAt: Date?
+    public var endedAt: Date?
+
+    public static let idPrefix = "cal"
+
+    public init(
+        id: String, status: CallStatus, source: CallSource, from: String, to: String, destination: String,
+        sipCode: Int? = nil, hangupCause: String? = nil, hangupBy: HangupParty? = nil, contextJSON: String? = nil,
+        contextVerified: Bool? = nil, createdAt: Date, answeredAt: Date? = nil, endedAt: Date? = nil
+    ) {
+        self.id = id
+        self.status = status
+        self.source = source
+        self.from = from
+        self.to = to
+        self.destination = destination
+        self.sipCode = sipCode
+        self.hangupCause = hangupCause
+        self.hangupBy = hangupBy
+        self.contextJSON = contextJSON
+        self.contextVerified = contextVerified
+        self.createdAt = createdAt
+        self.answeredAt = answeredAt
+        self.endedAt = endedAt
+    }
+
+    public var durationSeconds: Double? {
+        guard let answeredAt, let endedAt else { return nil }
+        return max(0, endedAt.timeIntervalSince(answeredAt))
+    }
+}
+
+public enum CallStatus: String, Sendable, Codable, CaseIterable {
+    case initiated, ringing, inProgress = "in-progress", completed, failed, busy, noAnswer = "no-answer", canceled
+
+    public var isFinal: Bool {
+        switch self {
+        case .initiated, .ringing, .inProgress: false
+        case .completed, .failed, .busy, .noAnswer, .canceled: true
+        }
+    }
+
+    /// The status a call ends in when the callee leg's final response is `code` (>= 300).
+    public static func forFailure(code: Int) -> CallStatus {
+        switch code {
+        case 486, 600: .busy
+        case 408, 480: .noAnswer
+        case 487: .canceled
+        default: .failed
+        }
+    }
+}
+
+public struct CallSource: Sendable, Equatable, Codable {
+    public enum Kind: String, Sendable, Codable { case widget, trunk }
+    public var kind: Kind
+    public var widgetId: String?
+    public var sessionId: String?
+    public var trunkId: String?
+
+    public init(kind: Kind, widgetId: String? = nil, sessionId: String? = nil, trunkId: String? = nil) {
+        self.kind = kind
+        self.widgetId = widgetId
+        self.sessionId = sessionId
+        self.trunkId = trunkId
+    }
+}
+
+public enum HangupParty: String, Sendable, Codable {
+    case caller, callee, api, system
+}
+
+/// What list filters a call query supports.
+public struct CallFilter: Sendable, Equatable {
+    public var status: CallStatus?
+    public var widgetId: String?
+    public var trunkId: String?
+
+    public init(status: CallStatus? = nil, widgetId: String? = nil, trunkId: String? = nil) {
+        self.status = status
+        self.widgetId = widgetId
+        self.trunkId = trunkId
+    }
+}
+
+/// The signalling plane, as the domain sees it: what the API may ask of live calls.
+public protocol CallSignalling: Sendable {
+    /// Ends a live call (BYE, or CANCEL before the answer). False when the call is not live here.
+    func hangup(callId: String) async -> Bool
+}
