@@ -40,6 +40,20 @@ let package = Package(
             swiftSettings: strict
         ),
 
+        // The signalling plane: SIP transports on SwiftNIO, the transaction layer, the B2BUA.
+        .target(
+            name: "B2BUA",
+            dependencies: [
+                "SIP", "Control",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+
         // The domain: widgets, widget sessions, API keys; the storage interface.
         .target(
             name: "Control",
@@ -83,6 +97,7 @@ let package = Package(
                 "Control",
                 "Store",
                 "HTTPAPI",
+                "B2BUA",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),

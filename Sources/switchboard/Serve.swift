@@ -1,4 +1,5 @@
 import ArgumentParser
+import B2BUA
 import Control
 import Foundation
 import HTTPAPI
@@ -118,10 +119,18 @@ struct Serve: AsyncParsableCommand {
                 Console.say(lines.joined(separator: "\n"))
             }
         )
+        let signalling = SignallingPlane(
+            configuration: .init(
+                bindHost: httpHost, port: sipPort, advertisedHost: publicIp ?? httpHost,
+                httpBaseURL: "http://\(httpHost):\(httpPort)", product: "Switchboard/\(Switchboard.version)"
+            ),
+            trunks: trunks, callLog: callLog, logger: logger
+        )
+        calls.attach(signalling)
         let maintenance = Maintenance(widgets: widgets, callLog: callLog, logger: logger)
         let group = ServiceGroup(
             configuration: .init(
-                services: [.init(service: http), .init(service: maintenance)],
+                services: [.init(service: http), .init(service: signalling), .init(service: maintenance)],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )

@@ -1,0 +1,568 @@
+import Control
+import Foundation
+import NIOCore
+import SIP
+
+/// One dialog side of a bridged call, as this gateway sees it.
+struct DialogLeg {
+    var callID: String
+    /// Our tag on this leg (To tag towards the caller, From tag towards the callee).
+    var localTag: String
+    var remoteTag: String?
+    /// The address-of-record header values as this leg uses them (ours first).
+    var localAddress: String
+    var remoteAddress: String
+    /// Where in-dialog requests go (the remote Contact), and the socket address they are sent to.
+    var remoteTarget: SIPAnyURI
+    var peer: SocketAddress
+    var nextCSeq: UInt32
+}
+
+enum LegSide: Hashable {
+    case caller, callee
+
+    var other: LegSide { self == .caller ? .callee : .caller }
+    var party: HangupParty { self == .caller ? .caller : .callee }
+}
+
+/// The state of one call through the B2BUA.
+struct CallBridge {
+    var record: Call
+    var caller: DialogLeg
+    var callee: DialogLeg
+    /// The caller's INVITE server transaction, until it has a final response.
+    var callerInvite: SIPTransactionKey?
+    var callerInviteRequest: SIPMessage
+    /// The INVITE we sent to the callee (latest, after an authentication retry).
+    var calleeInvite: SIPTransactionKey?
+    var calleeInviteRequest: SIPMessage
+    var trunkId: String?
+    var triedAuthentication = false
+    var cancelWhenProvisional = false
+    /// The 2xx sent to the caller, retransmitted until the caller's ACK arrives.
+    var answer: SIPMessage?
+    var answerRetransmit: Scheduled<Void>?
+    var answerInterval: Duration = .milliseconds(500)
+
+    func leg(_ side: LegSide) -> DialogLeg { side == .caller ? caller : callee }
+}
+
+/// A request relayed across the bridge that waits for the other side's answer.
+struct RelayedRequest {
+    var callId: String
+    var serverKey: SIPTransactionKey
+    var towards: LegSide
+}
+
+/// Calls by id, and the indexes that find them from messages.
+struct CallBridges {
+    var calls: [String: CallBridge] = [:]
+    /// (Call-ID, our tag) → call id and side.
+    var dialogs: [DialogKey: (callId: String, side: LegSide)] = [:]
+    var byCallerInvite: [SIPTransactionKey: String] = [:]
+    var byCalleeInvite: [SIPTransactionKey: String] = [:]
+    var relays: [SIPTransactionKey: RelayedRequest] = [:]
+    var activeByTrunk: [String: Int] = [:]
+
+    struct DialogKey: Hashable {
+        var callID: String
+        var localTag: String
+    }
+
+    static func makeTag() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return String(generator.next() as UInt64, radix: 36) + String(generator.next() as UInt32, radix: 36)
+    }
+
+    static func makeCallID(host: String) -> String {
+        var generator = SystemRandomNumberGenerator()
+        return String(generator.next() as UInt64, radix: 36) + String(generator.next() as UInt64, radix: 36) + "@" + host
+    }
+
+    mutating func insert(_ bridge: CallBridge) {
+        calls[bridge.record.id] = bridge
+        dialogs[DialogKey(callID: bridge.caller.callID, localTag: bridge.caller.localTag)] = (bridge.record.id, .caller)
+        dialogs[DialogKey(callID: bridge.callee.callID, localTag: bridge.callee.localTag)] = (bridge.record.id, .callee)
+        if let key = bridge.callerInvite { byCallerInvite[key] = bridge.record.id }
+        if let key = bridge.calleeInvite { byCalleeInvite[key] = bridge.record.id }
+        if let trunk = bridge.trunkId { activeByTrunk[trunk, default: 0] += 1 }
+    }
+
+    mutating func remove(_ id: String) {
+        guard let bridge = calls.removeValue(forKey: id) else { return }
+        bridge.answerRetransmit?.cancel()
+        dialogs[DialogKey(callID: bridge.caller.callID, localTag: bridge.caller.localTag)] = nil
+        dialogs[DialogKey(callID: bridge.callee.callID, localTag: bridge.callee.localTag)] = nil
+        if let key = bridge.callerInvite { byCallerInvite[key] = nil }
+        if let key = bridge.calleeInvite { byCalleeInvite[key] = nil }
+        if let trunk = bridge.trunkId {
+            activeByTrunk[trunk, default: 1] -= 1
+            if activeByTrunk[trunk] == 0 { activeByTrunk[trunk] = nil }
+        }
+    }
+}
+
+extension SignallingCore {
+    // MARK: New calls
+
+    func newCall(_ invite: SIPMessage, serverKey: SIPTransactionKey, from peer: SocketAddress) {
+        guard let source = trunks.inboundTrunk(forSource: peer.ipAddress ?? ""), let inbound = source.inbound else {
+            respond(to: serverKey, with: SIPMessage.response(to: invite, statusCode: 403))
+            return
+        }
+        // The caller hears "Trying" at once rather than after the transaction's 200 ms.
+        respond(to: serverKey, with: SIPMessage.tryingResponse(to: invite))
+
+        guard let target = resolve(destination: inbound.destination) else {
+            logger.warning("inbound destination cannot be reached", metadata: ["destination": "\(inbound.destination)"])
+            respond(to: serverKey, with: SIPMessage.response(to: invite, statusCode: 502))
+            return
+        }
+        if let trunk = target.trunk, let limit = trunk.maxConcurrentCalls, bridges.activeByTrunk[trunk.id, default: 0] >= limit {
+            var busy = SIPMessage.response(to: invite, statusCode: 503, toTag: CallBridges.makeTag())
+            busy.headers.add(.retryAfter, "5")
+            respond(to: serverKey, with: busy)
+            return
+        }
+        guard let from = try? invite.from, let to = try? invite.to, let callerCallID = invite.callID,
+            let contact = (try? invite.contacts)?.addresses.first
+        else {
+            respond(to: serverKey, with: SIPMessage.response(to: invite, statusCode: 400))
+            return
+        }
+
+        let now = Date()
+        let callId = Identifier.make(Call.idPrefix, millis: UInt64(now.timeIntervalSince1970 * 1000))
+        let host = configuration.advertisedHost
+        let calleeTag = CallBridges.makeTag()
+        let callerTag = CallBridges.makeTag()
+        let user = from.sipURI?.user ?? "anonymous"
+        var presentedFrom = SIPNameAddress(displayName: from.displayName, uri: .sip(Self.localURI(user: user, host: host, port: configuration.port)))
+        presentedFrom.parameters.set("tag", calleeTag)
+        let calleeTo = SIPNameAddress(uri: target.uri)
+
+        var headers = SIPHeaders()
+        headers.add(.via, SIPVia(transport: "UDP", host: host, port: configuration.port, branch: SIPVia.makeBranch(), parameters: [("rport", nil)]).description)
+        headers.add(.maxForwards, String(max(0, ((try? invite.maxForwards) ?? 70) ?? 70) - 1))
+        headers.add(.from, presentedFrom.description)
+        headers.add(.to, calleeTo.description)
+        let calleeCallID = CallBridges.makeCallID(host: host)
+        headers.add(.callID, calleeCallID)
+        headers.add(.cseq, SIPCSeq(sequence: 1, method: .invite).description)
+        headers.add(.contact, "<\(Self.localURI(user: "b2bua", host: host, port: configuration.port))>")
+        headers.add(.allow, Self.allowedMethods)
+        headers.add("X-Switchboard-Call-Id", callId)
+        headers.add(.callInfo, "<\(configuration.httpBaseURL)/v1/calls/\(callId)>;purpose=info")
+        headers.add(.userAgent, configuration.product)
+        if let type = invite.headers[.contentType] { headers.add(.contentType, type) }
+        let outbound = SIPMessage.request(method: .invite, uri: .sip(target.uri), headers: headers, body: invite.body)
+
+        let record = Call(
+            id: callId, status: .initiated, source: CallSource(kind: .trunk, trunkId: source.id),
+            from: from.uri.description, to: to.uri.description, destination: target.uri.description, createdAt: now
+        )
+        let callerLeg = DialogLeg(
+            callID: callerCallID, localTag: callerTag, remoteTag: from.tag,
+            localAddress: Self.tagged(to, tag: callerTag), remoteAddress: invite.headers[.from] ?? from.description,
+            remoteTarget: contact.uri, peer: peer, nextCSeq: 1
+        )
+        let calleeLeg = DialogLeg(
+            callID: calleeCallID, localTag: calleeTag, remoteTag: nil,
+            localAddress: presentedFrom.description, remoteAddress: calleeTo.description,
+            remoteTarget: .sip(target.uri), peer: target.peer, nextCSeq: 2
+        )
+        var bridge = CallBridge(
+            record: record, caller: callerLeg, callee: calleeLeg, callerInvite: serverKey, callerInviteRequest: invite,
+            calleeInvite: nil, calleeInviteRequest: outbound, trunkId: target.trunk?.id
+        )
+        callLog.record(record)
+        guard let clientKey = startClient(outbound, to: target.peer) else {
+            respond(to: serverKey, with: SIPMessage.response(to: invite, statusCode: 500))
+            return
+        }
+        bridge.calleeInvite = clientKey
+        bridges.insert(bridge)
+        logger.debug("call bridged", metadata: ["call": "\(callId)", "to": "\(target.uri)"])
+    }
+
+    struct ResolvedTarget {
+        var uri: SIPURI
+        var peer: SocketAddress
+        var trunk: Trunk?
+    }
+
+    /// A destination (SIP URI or trunk id) as a URI and a socket address. Hosts must be IP
+    /// literals or `localhost`.
+    func resolve(destination: String) -> ResolvedTarget? {
+        var trunk: Trunk?
+        var text = destination
+        if destination.hasPrefix(Destination.trunkPrefix + "_") {
+            guard let found = trunks.trunk(id: destination) else { return nil }
+            trunk = found
+            text = found.uri
+        }
+        guard let uri = try? SIPURI(text) else { return nil }
+        var host = uri.host
+        if host.hasPrefix("[") { host = String(host.dropFirst().dropLast()) }
+        if host == "localhost" { host = "127.0.0.1" }
+        guard let peer = try? SocketAddress(ipAddress: host, port: uri.port ?? uri.defaultPort) else { return nil }
+        return ResolvedTarget(uri: uri, peer: peer, trunk: trunk)
+    }
+
+    static func localURI(user: String, host: String, port: Int) -> SIPURI {
+        // Built from parts we control; the parse cannot fail for a valid host.
+        (try? SIPURI("sip:\(user)@\(host):\(port)")) ?? (try! SIPURI("sip:b2bua@127.0.0.1"))
+    }
+
+    static func tagged(_ address: SIPNameAddress, tag: String) -> String {
+        var address = address
+        if address.tag == nil { address.parameters.set("tag", tag) }
+        return address.description
+    }
+
+    // MARK: Responses from the callee
+
+    func handleResponse(_ response: SIPMessage, clientKey: SIPTransactionKey) {
+        if let relay = bridges.relays[clientKey] {
+            relayedResponse(response, relay: relay, clientKey: clientKey)
+            return
+        }
+        guard let callId = bridges.byCalleeInvite[clientKey], var bridge = bridges.calls[callId], let status = response.statusCode else { return }
+        switch status {
+        case 100:
+            return
+        case 101...199:
+            if bridge.cancelWhenProvisional {
+                bridge.cancelWhenProvisional = false
+                bridges.calls[callId] = bridge
+                cancelCallee(of: callId)
+                return
+            }
+            if let tag = (try? response.to)?.tag { bridge.callee.remoteTag = tag }
+            if bridge.record.status == .initiated {
+                bridge.record.status = .ringing
+                callLog.record(bridge.record)
+            }
+            bridges.calls[callId] = bridge
+            if let key = bridge.callerInvite {
+                respond(to: key, with: towardsCaller(response, bridge: bridge))
+            }
+        case 200...299:
+            calleeAnswered(response, callId: callId)
+        default:
+            calleeFailed(status: status, response: response, callId: callId)
+        }
+    }
+
+    /// A response copied across the bridge to the caller: the caller's transaction headers,
+    /// our tag and Contact, the callee's body.
+    func towardsCaller(_ response: SIPMessage, bridge: CallBridge) -> SIPMessage {
+        let status = response.statusCode ?? 500
+        var relayed = SIPMessage.response(
+            to: bridge.callerInviteRequest, statusCode: status, reasonPhrase: response.reasonPhrase, toTag: bridge.caller.localTag
+        )
+        relayed.headers.add(.contact, "<\(Self.localURI(user: "b2bua", host: configuration.advertisedHost, port: configuration.port))>")
+        relayed.headers.add(.server, configuration.product)
+        if status < 300 || status == 488 {
+            relayed.headers.add(.allow, Self.allowedMethods)
+            if let type = response.headers[.contentType] { relayed.headers.add(.contentType, type) }
+            relayed.body = response.body
+        }
+        return relayed
+    }
+
+    private func calleeAnswered(_ response: SIPMessage, callId: String) {
+        guard var bridge = bridges.calls[callId] else { return }
+        let firstAnswer = bridge.record.answeredAt == nil && !bridge.record.status.isFinal
+        if let tag = (try? response.to)?.tag { bridge.callee.remoteTag = tag }
+        if let contact = (try? response.contacts)?.addresses.first { bridge.callee.remoteTarget = contact.uri }
+        if let to = response.headers[.to] { bridge.callee.remoteAddress = to }
+        sendAck(forAnswer: response, bridge: bridge)
+        guard firstAnswer else {
+            bridges.calls[callId] = bridge
+            return
+        }
+        bridge.record.status = .inProgress
+        bridge.record.answeredAt = Date()
+        bridge.record.sipCode = response.statusCode
+        callLog.record(bridge.record)
+        let answer = towardsCaller(response, bridge: bridge)
+        bridge.answer = answer
+        if let key = bridge.callerInvite {
+            respond(to: key, with: answer)
+            bridge.callerInvite = nil
+        }
+        bridges.calls[callId] = bridge
+        scheduleAnswerRetransmission(callId)
+    }
+
+    /// The ACK for a callee's 2xx: a new transaction-less request in the dialog (§13.2.2.4).
+    private func sendAck(forAnswer response: SIPMessage, bridge: CallBridge) {
+        guard let cseq = try? response.cseq else { return }
+        var headers = SIPHeaders()
+        headers.add(.via, SIPVia(transport: "UDP", host: configuration.advertisedHost, port: configuration.port, branch: SIPVia.makeBranch(), parameters: [("rport", nil)]).description)
+        headers.add(.maxForwards, "70")
+        headers.add(.from, bridge.callee.localAddress)
+        headers.add(.to, response.headers[.to] ?? bridge.callee.remoteAddress)
+        headers.add(.callID, bridge.callee.callID)
+        headers.add(.cseq, SIPCSeq(sequence: cseq.sequence, method: .ack).description)
+        send(.request(method: .ack, uri: bridge.callee.remoteTarget, headers: headers), to: bridge.callee.peer)
+    }
+
+    /// RFC 3261 §13.3.1.4: the 2xx goes again at T1, 2·T1 … T2 until the ACK, for 64·T1.
+    private func scheduleAnswerRetransmission(_ callId: String) {
+        guard var bridge = bridges.calls[callId], bridge.answer != nil else { return }
+        let interval = bridge.answerInterval
+        bridge.answerRetransmit = after(interval) { [self] in
+            guard var bridge = bridges.calls[callId], let answer = bridge.answer else { return }
+            send(answer, to: bridge.caller.peer)
+            bridge.answerInterval = min(bridge.answerInterval * 2, .seconds(4))
+            let elapsed = bridge.record.answeredAt.map { Date().timeIntervalSince($0) } ?? 0
+            bridges.calls[callId] = bridge
+            if elapsed > 32 {
+                // No ACK within 64·T1: the caller is gone.
+                hangup(callId: callId, by: .system, cause: "no ACK for the answer")
+            } else {
+                scheduleAnswerRetransmission(callId)
+            }
+        }
+        bridges.calls[callId] = bridge
+    }
+
+    private func calleeFailed(status: Int, response: SIPMessage, callId: String) {
+        guard var bridge = bridges.calls[callId] else { return }
+        if (status == 401 || status == 407), !bridge.triedAuthentication, let trunkId = bridge.trunkId,
+            let trunk = trunks.trunk(id: trunkId), let credentials = trunks.credentials(of: trunk),
+            let retry = authenticatedRetry(of: bridge.calleeInviteRequest, challenge: response, status: status, credentials: credentials)
+        {
+            bridge.triedAuthentication = true
+            bridge.calleeInviteRequest = retry
+            if let old = bridge.calleeInvite { bridges.byCalleeInvite[old] = nil }
+            bridges.calls[callId] = bridge
+            guard let key = startClient(retry, to: bridge.callee.peer) else { return }
+            bridge.calleeInvite = key
+            bridges.byCalleeInvite[key] = callId
+            bridges.calls[callId] = bridge
+            return
+        }
+        guard !bridge.record.status.isFinal else {
+            bridges.remove(callId)
+            return
+        }
+        let callerCode: Int
+        switch status {
+        case 408, 480: callerCode = 480
+        case 500...599 where status != 503: callerCode = 502
+        default: callerCode = status
+        }
+        bridge.record.status = CallStatus.forFailure(code: status)
+        bridge.record.sipCode = status
+        bridge.record.hangupBy = .callee
+        bridge.record.hangupCause = response.reasonPhrase
+        bridge.record.endedAt = Date()
+        callLog.record(bridge.record)
+        if let key = bridge.callerInvite {
+            var relayed = SIPMessage.response(to: bridge.callerInviteRequest, statusCode: callerCode, toTag: bridge.caller.localTag)
+            relayed.headers.add(.server, configuration.product)
+            if callerCode != status { relayed.headers.add(.reason, "SIP;cause=\(status)") }
+            respond(to: key, with: relayed)
+        }
+        bridges.remove(callId)
+    }
+
+    /// A client transaction ended without a final response (timeout or transport error).
+    func clientFailed(_ request: SIPMessage, clientKey: SIPTransactionKey, reason: SIPTransactionTermination) {
+        if let relay = bridges.relays.removeValue(forKey: clientKey) {
+            respond(to: relay.serverKey, with: SIPMessage.response(to: table[server: relay.serverKey]?.request ?? request, statusCode: 408))
+            return
+        }
+        guard request.method == .invite, let callId = bridges.byCalleeInvite[clientKey], let bridge = bridges.calls[callId],
+            bridge.record.answeredAt == nil
+        else { return }
+        calleeFailed(status: 408, response: SIPMessage.response(statusCode: 408, reasonPhrase: reason == .timeout ? "Request Timeout" : "Transport Error"), callId: callId)
+    }
+
+    /// A 2xx that no transaction matched: a retransmitted answer; ACK it again.
+    func strayResponse(_ response: SIPMessage, from peer: SocketAddress) {
+        guard let status = response.statusCode, (200...299).contains(status), (try? response.cseq)?.method == .invite,
+            let callID = response.callID, let tag = (try? response.from)?.tag,
+            let (callId, side) = bridges.dialogs[CallBridges.DialogKey(callID: callID, localTag: tag)], side == .callee,
+            let bridge = bridges.calls[callId]
+        else { return }
+        sendAck(forAnswer: response, bridge: bridge)
+    }
+
+    /// An ACK for a 2xx: from the caller, it stops the answer's retransmission.
+    func acknowledged(_ ack: SIPMessage) {
+        guard let callID = ack.callID, let tag = (try? ack.to)?.tag,
+            let (callId, side) = bridges.dialogs[CallBridges.DialogKey(callID: callID, localTag: tag)], side == .caller,
+            var bridge = bridges.calls[callId]
+        else { return }
+        bridge.answer = nil
+        bridge.answerRetransmit?.cancel()
+        bridge.answerRetransmit = nil
+        bridges.calls[callId] = bridge
+    }
+
+    // MARK: Cancel and hang-up
+
+    func callerCancelled(inviteKey: SIPTransactionKey) {
+        guard let callId = bridges.byCallerInvite[inviteKey], var bridge = bridges.calls[callId], !bridge.record.status.isFinal else { return }
+        bridge.record.status = .canceled
+        bridge.record.hangupBy = .caller
+        bridge.record.hangupCause = "caller cancelled"
+        bridge.record.sipCode = 487
+        bridge.record.endedAt = Date()
+        callLog.record(bridge.record)
+        respond(to: inviteKey, with: SIPMessage.response(to: bridge.callerInviteRequest, statusCode: 487, toTag: bridge.caller.localTag))
+        bridge.callerInvite = nil
+        bridges.calls[callId] = bridge
+        cancelCallee(of: callId)
+    }
+
+    /// CANCEL towards the callee, once it has sent a provisional response (§9.1).
+    func cancelCallee(of callId: String) {
+        guard var bridge = bridges.calls[callId], let key = bridge.calleeInvite,
+            case .inviteClient(let ict, _)? = table[client: key]
+        else { return }
+        guard ict.canSendCancel else {
+            bridge.cancelWhenProvisional = true
+            bridges.calls[callId] = bridge
+            return
+        }
+        if let cancel = try? SIPMessage.cancel(for: bridge.calleeInviteRequest) {
+            _ = startClient(cancel, to: bridge.callee.peer)
+        }
+    }
+
+    /// Ends a call from this side: CANCEL/487 before the answer, BYE to both legs after.
+    func hangup(callId: String, by party: HangupParty, cause: String) {
+        guard var bridge = bridges.calls[callId] else { return }
+        if bridge.record.answeredAt == nil {
+            guard !bridge.record.status.isFinal else { return }
+            bridge.record.status = .canceled
+            bridge.record.hangupBy = party
+            bridge.record.hangupCause = cause
+            bridge.record.endedAt = Date()
+            callLog.record(bridge.record)
+            if let key = bridge.callerInvite {
+                respond(to: key, with: SIPMessage.response(to: bridge.callerInviteRequest, statusCode: 487, toTag: bridge.caller.localTag))
+                bridge.callerInvite = nil
+            }
+            bridges.calls[callId] = bridge
+            cancelCallee(of: callId)
+            return
+        }
+        bridge.record.status = .completed
+        bridge.record.hangupBy = party
+        bridge.record.hangupCause = cause
+        bridge.record.endedAt = Date()
+        callLog.record(bridge.record)
+        bridges.calls[callId] = bridge
+        sendInDialog(.bye, on: .caller, of: callId)
+        sendInDialog(.bye, on: .callee, of: callId)
+        bridges.remove(callId)
+    }
+
+    /// Sends a new request inside the dialog of one leg.
+    @discardableResult
+    func sendInDialog(_ method: SIPMethod, on side: LegSide, of callId: String, body: ByteBuffer = ByteBuffer(), contentType: String? = nil) -> SIPTransactionKey? {
+        guard var bridge = bridges.calls[callId] else { return nil }
+        var leg = bridge.leg(side)
+        var headers = SIPHeaders()
+        headers.add(.via, SIPVia(transport: "UDP", host: configuration.advertisedHost, port: configuration.port, branch: SIPVia.makeBranch(), parameters: [("rport", nil)]).description)
+        headers.add(.maxForwards, "70")
+        headers.add(.from, leg.localAddress)
+        headers.add(.to, leg.remoteAddress)
+        headers.add(.callID, leg.callID)
+        headers.add(.cseq, SIPCSeq(sequence: leg.nextCSeq, method: method).description)
+        if method == .invite || method == .update {
+            headers.add(.contact, "<\(Self.localURI(user: "b2bua", host: configuration.advertisedHost, port: configuration.port))>")
+        }
+        if let contentType { headers.add(.contentType, contentType) }
+        leg.nextCSeq += 1
+        if side == .caller { bridge.caller = leg } else { bridge.callee = leg }
+        bridges.calls[callId] = bridge
+        return startClient(.request(method: method, uri: leg.remoteTarget, headers: headers, body: body), to: leg.peer)
+    }
+
+    // MARK: In-dialog requests
+
+    func inDialogRequest(_ request: SIPMessage, serverKey: SIPTransactionKey, from peer: SocketAddress) {
+        guard let method = request.method, let callID = request.callID, let tag = (try? request.to)?.tag,
+            let (callId, side) = bridges.dialogs[CallBridges.DialogKey(callID: callID, localTag: tag)],
+            var bridge = bridges.calls[callId]
+        else {
+            respond(to: serverKey, with: SIPMessage.response(to: request, statusCode: 481))
+            return
+        }
+        // The remote side's CSeq space is its own; the other leg gets ours.
+        var leg = bridge.leg(side)
+        leg.peer = peer
+        if side == .caller { bridge.caller = leg } else { bridge.callee = leg }
+        bridges.calls[callId] = bridge
+        switch method {
+        case .bye:
+            respond(to: serverKey, with: SIPMessage.response(to: request, statusCode: 200))
+            guard !bridge.record.status.isFinal else { return }
+            bridge.record.status = .completed
+            bridge.record.hangupBy = side.party
+            bridge.record.hangupCause = "BYE"
+            bridge.record.endedAt = Date()
+            callLog.record(bridge.record)
+            bridges.calls[callId] = bridge
+            sendInDialog(.bye, on: side.other, of: callId)
+            bridges.remove(callId)
+        case .invite, .update, .info:
+            guard let key = sendInDialog(method, on: side.other, of: callId, body: request.body, contentType: request.headers[.contentType]) else {
+                respond(to: serverKey, with: SIPMessage.response(to: request, statusCode: 500))
+                return
+            }
+            bridges.relays[key] = RelayedRequest(callId: callId, serverKey: serverKey, towards: side.other)
+        case .options:
+            respond(to: serverKey, with: withAllow(SIPMessage.response(to: request, statusCode: 200)))
+        default:
+            let status = Self.knownMethods.contains(method) ? 405 : 501
+            respond(to: serverKey, with: withAllow(SIPMessage.response(to: request, statusCode: status)))
+        }
+    }
+
+    /// The other side answered a relayed in-dialog request: pass the answer back.
+    func relayedResponse(_ response: SIPMessage, relay: RelayedRequest, clientKey: SIPTransactionKey) {
+        guard let status = response.statusCode, status >= 101 else { return }
+        guard let original = table[server: relay.serverKey]?.request, let bridge = bridges.calls[relay.callId] else {
+            if status >= 200 { bridges.relays[clientKey] = nil }
+            return
+        }
+        if status >= 200 { bridges.relays[clientKey] = nil }
+        if (200...299).contains(status), response.method == nil, (try? response.cseq)?.method == .invite {
+            // ACK the re-INVITE's 2xx on the leg it came from.
+            var ackBridge = bridge
+            if let contact = (try? response.contacts)?.addresses.first {
+                if relay.towards == .callee { ackBridge.callee.remoteTarget = contact.uri } else { ackBridge.caller.remoteTarget = contact.uri }
+            }
+            sendAck(forReinvite: response, leg: ackBridge.leg(relay.towards))
+        }
+        let answerLeg = bridge.leg(relay.towards.other)
+        var relayed = SIPMessage.response(to: original, statusCode: status, reasonPhrase: response.reasonPhrase, toTag: answerLeg.localTag)
+        relayed.headers.add(.server, configuration.product)
+        if status < 300 {
+            relayed.headers.add(.contact, "<\(Self.localURI(user: "b2bua", host: configuration.advertisedHost, port: configuration.port))>")
+            if let type = response.headers[.contentType] { relayed.headers.add(.contentType, type) }
+            relayed.body = response.body
+        }
+        respond(to: relay.serverKey, with: relayed)
+    }
+
+    private func sendAck(forReinvite response: SIPMessage, leg: DialogLeg) {
+        guard let cseq = try? response.cseq else { return }
+        var headers = SIPHeaders()
+        headers.add(.via, SIPVia(transport: "UDP", host: configuration.advertisedHost, port: configuration.port, branch: SIPVia.makeBranch(), parameters: [("rport", nil)]).description)
+        headers.add(.maxForwards, "70")
+        headers.add(.from, leg.localAddress)
+        headers.add(.to, leg.remoteAddress)
+        headers.add(.callID, leg.callID)
+        headers.add(.cseq, SIPCSeq(sequence: cseq.sequence, method: .ack).description)
+        send(.request(method: .ack, uri: leg.remoteTarget, headers: headers), to: leg.peer)
+    }
+}

@@ -1,0 +1,59 @@
+import Logging
+import NIOCore
+import NIOPosix
+import SIP
+
+/// SIP over UDP: one bound socket; datagrams are parsed and handed to the core on the socket's
+/// event loop, and the core's messages are written back out of the same socket.
+final class SIPUDPTransport: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = AddressedEnvelope<ByteBuffer>
+    typealias OutboundOut = AddressedEnvelope<ByteBuffer>
+
+    private let core: SignallingCore
+    private var channel: (any Channel)?
+
+    init(core: SignallingCore) {
+        self.core = core
+    }
+
+    static func bind(host: String, port: Int, core: SignallingCore, group: any EventLoopGroup) async throws -> any Channel {
+        let transport = SIPUDPTransport(core: core)
+        let channel = try await DatagramBootstrap(group: group)
+            .channelOption(.socketOption(.so_reuseaddr), value: 1)
+            .channelOption(.datagramVectorReadMessageCount, value: 16)
+            .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 65_536))
+            .channelInitializer { channel in
+                channel.pipeline.addHandler(transport)
+            }
+            .bind(host: host, port: port)
+            .get()
+        return channel
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        channel = context.channel
+        core.attach(udp: self, eventLoop: context.eventLoop)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let envelope = unwrapInboundIn(data)
+        var buffer = envelope.data
+        // CRLF keep-alives on UDP are ignored.
+        if buffer.readableBytes <= 4, buffer.readableBytesView.allSatisfy({ $0 == 13 || $0 == 10 || $0 == 0 }) { return }
+        do {
+            let message = try SIPMessage.parse(datagram: buffer)
+            core.receive(message, from: envelope.remoteAddress)
+        } catch let error as SIPParseError {
+            core.receiveUnparsable(error, from: envelope.remoteAddress)
+        } catch {
+            buffer.moveReaderIndex(to: buffer.writerIndex)
+        }
+    }
+
+    func send(_ message: SIPMessage, to address: SocketAddress) {
+        guard let channel else { return }
+        var buffer = channel.allocator.buffer(capacity: 1024)
+        message.serialize(into: &buffer)
+        channel.writeAndFlush(AddressedEnvelope(remoteAddress: address, data: buffer), promise: nil)
+    }
+}

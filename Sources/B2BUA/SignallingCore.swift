@@ -1,0 +1,339 @@
+import Control
+import Foundation
+import Logging
+import NIOCore
+import SIP
+
+/// One SIP transaction of the core, with the address its messages go to.
+enum Transaction {
+    case inviteServer(SIPInviteServerTransaction, peer: SocketAddress)
+    case nonInviteServer(SIPNonInviteServerTransaction, peer: SocketAddress)
+    case inviteClient(SIPInviteClientTransaction, peer: SocketAddress)
+    case nonInviteClient(SIPNonInviteClientTransaction, peer: SocketAddress)
+
+    var peer: SocketAddress {
+        switch self {
+        case .inviteServer(_, let peer), .nonInviteServer(_, let peer), .inviteClient(_, let peer), .nonInviteClient(_, let peer): peer
+        }
+    }
+
+    var request: SIPMessage {
+        switch self {
+        case .inviteServer(let t, _): t.request
+        case .nonInviteServer(let t, _): t.request
+        case .inviteClient(let t, _): t.request
+        case .nonInviteClient(let t, _): t.request
+        }
+    }
+
+    mutating func timerFired(_ timer: SIPTransactionTimer) -> SIPTransactionActions {
+        switch self {
+        case .inviteServer(var t, let peer):
+            let actions = t.timerFired(timer)
+            self = .inviteServer(t, peer: peer)
+            return actions
+        case .nonInviteServer(var t, let peer):
+            let actions = t.timerFired(timer)
+            self = .nonInviteServer(t, peer: peer)
+            return actions
+        case .inviteClient(var t, let peer):
+            let actions = t.timerFired(timer)
+            self = .inviteClient(t, peer: peer)
+            return actions
+        case .nonInviteClient(var t, let peer):
+            let actions = t.timerFired(timer)
+            self = .nonInviteClient(t, peer: peer)
+            return actions
+        }
+    }
+
+    mutating func sendResponse(_ response: SIPMessage) -> SIPTransactionActions {
+        switch self {
+        case .inviteServer(var t, let peer):
+            let actions = t.sendResponse(response)
+            self = .inviteServer(t, peer: peer)
+            return actions
+        case .nonInviteServer(var t, let peer):
+            let actions = t.sendResponse(response)
+            self = .nonInviteServer(t, peer: peer)
+            return actions
+        case .inviteClient, .nonInviteClient:
+            return .none
+        }
+    }
+
+    mutating func receiveResponse(_ response: SIPMessage) -> SIPTransactionActions {
+        switch self {
+        case .inviteClient(var t, let peer):
+            let actions = t.receiveResponse(response)
+            self = .inviteClient(t, peer: peer)
+            return actions
+        case .nonInviteClient(var t, let peer):
+            let actions = t.receiveResponse(response)
+            self = .nonInviteClient(t, peer: peer)
+            return actions
+        case .inviteServer, .nonInviteServer:
+            return .none
+        }
+    }
+
+    mutating func receiveRetransmission() -> SIPTransactionActions {
+        switch self {
+        case .inviteServer(var t, let peer):
+            let actions = t.receiveRetransmission()
+            self = .inviteServer(t, peer: peer)
+            return actions
+        case .nonInviteServer(var t, let peer):
+            let actions = t.receiveRetransmission()
+            self = .nonInviteServer(t, peer: peer)
+            return actions
+        case .inviteClient, .nonInviteClient:
+            return .none
+        }
+    }
+
+    mutating func receiveACK(_ ack: SIPMessage) -> SIPTransactionActions {
+        guard case .inviteServer(var t, let peer) = self else { return .none }
+        let actions = t.receiveACK(ack)
+        self = .inviteServer(t, peer: peer)
+        return actions
+    }
+}
+
+/// Which side of the table a transaction key belongs to.
+enum TransactionSide: Hashable {
+    case server, client
+}
+
+struct TimerID: Hashable {
+    var side: TransactionSide
+    var key: SIPTransactionKey
+    var timer: SIPTransactionTimer
+}
+
+/// The signalling core: the transaction layer and the B2BUA, confined to one event loop. Every
+/// method runs on ``eventLoop``; nothing here locks.
+final class SignallingCore: @unchecked Sendable {
+    struct Configuration: Sendable {
+        /// Host written into Via and Contact.
+        var advertisedHost: String
+        var port: Int
+        /// Base of the `Call-Info` link (`http://host:port`).
+        var httpBaseURL: String
+        var product: String
+    }
+
+    let configuration: Configuration
+    let trunks: TrunkService
+    let callLog: CallLog
+    let logger: Logger
+    private(set) var eventLoop: (any EventLoop)?
+    private var udp: SIPUDPTransport?
+
+    var table = SIPTransactionTable<Transaction>(minimumCapacity: 1024)
+    private var timers: [TimerID: Scheduled<Void>] = [:]
+    var bridges = CallBridges()
+
+    static let allowedMethods = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE"
+    static let knownMethods: Set<SIPMethod> = [.invite, .ack, .cancel, .bye, .options, .info, .update, .prack, .register, .subscribe, .notify, .publish, .refer, .message]
+
+    init(configuration: Configuration, trunks: TrunkService, callLog: CallLog, logger: Logger) {
+        self.configuration = configuration
+        self.trunks = trunks
+        self.callLog = callLog
+        self.logger = logger
+    }
+
+    func attach(udp: SIPUDPTransport, eventLoop: any EventLoop) {
+        self.udp = udp
+        self.eventLoop = eventLoop
+    }
+
+    // MARK: Input
+
+    func receiveUnparsable(_ error: SIPParseError, from peer: SocketAddress) {
+        logger.debug("unparsable SIP message", metadata: ["peer": "\(peer)", "error": "\(error)"])
+        if error.isAnswerable, let response = error.makeResponse() {
+            send(response, to: peer)
+        }
+    }
+
+    func receive(_ message: SIPMessage, from peer: SocketAddress) {
+        let route: SIPTransactionRoute
+        do {
+            route = try table.route(message)
+        } catch {
+            if message.isRequest, message.method != .ack, error.isAnswerable, let response = error.makeResponse() {
+                send(response, to: peer)
+            }
+            return
+        }
+        switch route {
+        case .response(let key):
+            drive(.client, key) { $0.receiveResponse(message) }
+        case .strayResponse:
+            strayResponse(message, from: peer)
+        case .retransmission(let key):
+            drive(.server, key) { $0.receiveRetransmission() }
+        case .ack(let key):
+            drive(.server, key) { $0.receiveACK(message) }
+        case .ackForSuccess:
+            acknowledged(message)
+        case .newRequest(let key):
+            let reliability = SIPTransportReliability.unreliable
+            if message.method == .invite {
+                var ist = SIPInviteServerTransaction(request: message, reliability: reliability)
+                let actions = ist.receiveRequest()
+                table[server: key] = .inviteServer(ist, peer: peer)
+                perform(actions, side: .server, key: key, peer: peer)
+            } else {
+                var nist = SIPNonInviteServerTransaction(request: message, reliability: reliability)
+                let actions = nist.receiveRequest()
+                table[server: key] = .nonInviteServer(nist, peer: peer)
+                perform(actions, side: .server, key: key, peer: peer)
+            }
+        case .cancel(let key, let cancelling):
+            var nist = SIPNonInviteServerTransaction(request: message, reliability: .unreliable)
+            _ = nist.receiveRequest()
+            table[server: key] = .nonInviteServer(nist, peer: peer)
+            guard let cancelling else {
+                respond(to: key, with: SIPMessage.response(to: message, statusCode: 481))
+                return
+            }
+            respond(to: key, with: SIPMessage.response(to: message, statusCode: 200))
+            callerCancelled(inviteKey: cancelling)
+        }
+    }
+
+    // MARK: Transactions
+
+    /// Applies `event` to the transaction and performs what it asks for.
+    func drive(_ side: TransactionSide, _ key: SIPTransactionKey, _ event: (inout Transaction) -> SIPTransactionActions) {
+        let stored = side == .server ? table[server: key] : table[client: key]
+        guard var transaction = stored else { return }
+        let actions = event(&transaction)
+        if side == .server { table[server: key] = transaction } else { table[client: key] = transaction }
+        perform(actions, side: side, key: key, peer: transaction.peer)
+    }
+
+    func respond(to key: SIPTransactionKey, with response: SIPMessage) {
+        drive(.server, key) { $0.sendResponse(response) }
+    }
+
+    /// Starts a client transaction for `request` towards `peer`.
+    func startClient(_ request: SIPMessage, to peer: SocketAddress) -> SIPTransactionKey? {
+        guard let key = try? SIPTransactionKey(clientRequest: request) else { return nil }
+        if request.method == .invite {
+            guard var ict = try? SIPInviteClientTransaction(request: request, reliability: .unreliable) else { return nil }
+            let actions = ict.sendRequest()
+            table[client: key] = .inviteClient(ict, peer: peer)
+            perform(actions, side: .client, key: key, peer: peer)
+        } else {
+            var nict = SIPNonInviteClientTransaction(request: request, reliability: .unreliable)
+            let actions = nict.sendRequest()
+            table[client: key] = .nonInviteClient(nict, peer: peer)
+            perform(actions, side: .client, key: key, peer: peer)
+        }
+        return key
+    }
+
+    func perform(_ actions: SIPTransactionActions, side: TransactionSide, key: SIPTransactionKey, peer: SocketAddress) {
+        for action in actions {
+            switch action {
+            case .send(let message):
+                send(message, to: peer)
+            case .deliverRequest(let request):
+                if side == .server {
+                    if request.method == .ack {
+                        acknowledged(request)
+                    } else {
+                        handleRequest(request, serverKey: key, from: peer)
+                    }
+                }
+            case .deliverResponse(let response):
+                handleResponse(response, clientKey: key)
+            case .startTimer(let timer, let delay):
+                schedule(TimerID(side: side, key: key, timer: timer), after: delay)
+            case .cancelTimers(let set):
+                for timer in SIPTransactionTimer.allCases where set.contains(SIPTransactionTimers(timer)) {
+                    timers.removeValue(forKey: TimerID(side: side, key: key, timer: timer))?.cancel()
+                }
+            case .terminate(let reason):
+                for timer in SIPTransactionTimer.allCases {
+                    timers.removeValue(forKey: TimerID(side: side, key: key, timer: timer))?.cancel()
+                }
+                let removed = side == .server ? table[server: key] : table[client: key]
+                if side == .server { table[server: key] = nil } else { table[client: key] = nil }
+                if reason != .normal, side == .client, let removed {
+                    clientFailed(removed.request, clientKey: key, reason: reason)
+                }
+            }
+        }
+    }
+
+    private func schedule(_ id: TimerID, after delay: Duration) {
+        guard let eventLoop else { return }
+        timers[id]?.cancel()
+        timers[id] = eventLoop.scheduleTask(in: .nanoseconds(delay.nanoseconds)) { [self] in
+            timers[id] = nil
+            drive(id.side, id.key) { $0.timerFired(id.timer) }
+        }
+    }
+
+    func send(_ message: SIPMessage, to peer: SocketAddress) {
+        udp?.send(message, to: peer)
+    }
+
+    /// Runs `body` after `delay` on the core's loop.
+    @discardableResult
+    func after(_ delay: Duration, _ body: @escaping () -> Void) -> Scheduled<Void>? {
+        eventLoop?.scheduleTask(in: .nanoseconds(delay.nanoseconds)) { body() }
+    }
+
+    // MARK: Requests (the TU)
+
+    func handleRequest(_ request: SIPMessage, serverKey: SIPTransactionKey, from peer: SocketAddress) {
+        guard let method = request.method else { return }
+        let toTag = (try? request.to)?.tag
+        if toTag != nil {
+            inDialogRequest(request, serverKey: serverKey, from: peer)
+            return
+        }
+        guard Self.knownMethods.contains(method) else {
+            respond(to: serverKey, with: withAllow(SIPMessage.response(to: request, statusCode: 501)))
+            return
+        }
+        guard trunks.inboundTrunk(forSource: peer.ipAddress ?? "") != nil else {
+            logger.info("request from an unknown source refused", metadata: ["peer": "\(peer)", "method": "\(method.rawValue)"])
+            respond(to: serverKey, with: SIPMessage.response(to: request, statusCode: 403))
+            return
+        }
+        switch method {
+        case .invite:
+            newCall(request, serverKey: serverKey, from: peer)
+        case .options:
+            var response = withAllow(SIPMessage.response(to: request, statusCode: 200, toTag: CallBridges.makeTag()))
+            response.headers.add(.accept, "application/sdp")
+            response.headers.add(.supported, "")
+            respond(to: serverKey, with: response)
+        case .bye, .info, .update, .prack:
+            respond(to: serverKey, with: SIPMessage.response(to: request, statusCode: 481))
+        default:
+            respond(to: serverKey, with: withAllow(SIPMessage.response(to: request, statusCode: 405)))
+        }
+    }
+
+    func withAllow(_ response: SIPMessage) -> SIPMessage {
+        var response = response
+        response.headers.add(.allow, Self.allowedMethods)
+        response.headers.add(.server, configuration.product)
+        return response
+    }
+}
+
+extension Duration {
+    var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+    }
+}

@@ -1,0 +1,58 @@
+public import Control
+public import Logging
+import NIOCore
+import NIOPosix
+public import ServiceLifecycle
+
+/// The signalling plane as a service: binds SIP/UDP, runs the core on that socket's event loop,
+/// and lets the API hang calls up.
+public final class SignallingPlane: Service, CallSignalling, @unchecked Sendable {
+    public struct Configuration: Sendable {
+        public var bindHost: String
+        public var port: Int
+        public var advertisedHost: String
+        public var httpBaseURL: String
+        public var product: String
+
+        public init(bindHost: String, port: Int, advertisedHost: String, httpBaseURL: String, product: String) {
+            self.bindHost = bindHost
+            self.port = port
+            self.advertisedHost = advertisedHost
+            self.httpBaseURL = httpBaseURL
+            self.product = product
+        }
+    }
+
+    private let core: SignallingCore
+    private let configuration: Configuration
+    private let logger: Logger
+
+    public init(configuration: Configuration, trunks: TrunkService, callLog: CallLog, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+        core = SignallingCore(
+            configuration: .init(advertisedHost: configuration.advertisedHost, port: configuration.port, httpBaseURL: configuration.httpBaseURL, product: configuration.product),
+            trunks: trunks, callLog: callLog, logger: logger
+        )
+    }
+
+    public func run() async throws {
+        let channel = try await SIPUDPTransport.bind(host: configuration.bindHost, port: configuration.port, core: core, group: MultiThreadedEventLoopGroup.singleton)
+        logger.info("SIP listening", metadata: ["udp": "\(configuration.bindHost):\(configuration.port)"])
+        await withGracefulShutdownHandler {
+            try? await channel.closeFuture.get()
+        } onGracefulShutdown: {
+            channel.close(promise: nil)
+        }
+    }
+
+    public func hangup(callId: String) async -> Bool {
+        guard let loop = core.eventLoop else { return false }
+        let core = self.core
+        return (try? await loop.submit { () -> Bool in
+            guard core.bridges.calls[callId] != nil else { return false }
+            core.hangup(callId: callId, by: .api, cause: "hung up through the API")
+            return true
+        }.get()) ?? false
+    }
+}
