@@ -5,7 +5,7 @@ PY    := $(VENV)/bin/python
 BIN   := .build/debug/switchboard
 export SWITCHBOARD_BIN := $(CURDIR)/$(BIN)
 
-.PHONY: all deps build run test unit e2e bench-http clean
+.PHONY: all deps build run test unit e2e bench-http bench-sip clean
 
 all: build
 
@@ -33,6 +33,11 @@ e2e: deps
 bench-http: deps
 	$(SWIFT) build -c release --product switchboard
 	SWITCHBOARD_BIN=$(CURDIR)/.build/release/switchboard bash Benchmarks/http_sessions.sh
+
+bench-sip:
+	@bash scripts/install-deps.sh --bench
+	$(SWIFT) build -c release --product switchboard
+	SWITCHBOARD_BIN=$(CURDIR)/.build/release/switchboard bash Benchmarks/sip_cps.sh
 
 clean:
 	rm -rf .build $(VENV)

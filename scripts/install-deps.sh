@@ -5,9 +5,11 @@ set -euo pipefail
 
 want_debs=(
     pkg-config libssl-dev libsrtp2-dev libopus-dev libxml2-dev libsqlite3-dev
-    curl wrk python3-venv
+    curl wrk python3-venv sip-tester
 )
-want_py=(pytest requests schemathesis)
+want_py=(pytest requests schemathesis websockets)
+# Benchmarks also compare against Kamailio: `install-deps.sh --bench`.
+if [ "${1:-}" = "--bench" ]; then want_debs+=(kamailio); fi
 
 sudo_cmd=()
 if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi

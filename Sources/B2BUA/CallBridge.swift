@@ -14,7 +14,7 @@ struct DialogLeg {
     var remoteAddress: String
     /// Where in-dialog requests go (the remote Contact), and the socket address they are sent to.
     var remoteTarget: SIPAnyURI
-    var peer: SocketAddress
+    var peer: SIPPeer
     var nextCSeq: UInt32
 }
 
@@ -105,16 +105,24 @@ struct CallBridges {
 extension SignallingCore {
     // MARK: New calls
 
-    func newCall(_ invite: SIPMessage, serverKey: SIPTransactionKey, from peer: SocketAddress) {
+    func newCall(_ invite: SIPMessage, serverKey: SIPTransactionKey, from peer: SIPPeer) {
         guard let source = trunks.inboundTrunk(forSource: peer.ipAddress ?? ""), let inbound = source.inbound else {
             respond(to: serverKey, with: SIPMessage.response(to: invite, statusCode: 403))
             return
         }
+        bridgeCall(invite, serverKey: serverKey, from: peer, source: CallSource(kind: .trunk, trunkId: source.id), destination: inbound.destination)
+    }
+
+    /// Starts the callee leg for a caller's INVITE and pairs the two.
+    func bridgeCall(
+        _ invite: SIPMessage, serverKey: SIPTransactionKey, from peer: SIPPeer, source: CallSource, destination: String,
+        extraHeaders: [(SIPHeaderName, String)] = [], contextJSON: String? = nil, contextVerified: Bool? = nil
+    ) {
         // The caller hears "Trying" at once rather than after the transaction's 200 ms.
         respond(to: serverKey, with: SIPMessage.tryingResponse(to: invite))
 
-        guard let target = resolve(destination: inbound.destination) else {
-            logger.warning("inbound destination cannot be reached", metadata: ["destination": "\(inbound.destination)"])
+        guard let target = resolve(destination: destination) else {
+            logger.warning("destination cannot be reached", metadata: ["destination": "\(destination)"])
             respond(to: serverKey, with: SIPMessage.response(to: invite, statusCode: 502))
             return
         }
@@ -142,7 +150,7 @@ extension SignallingCore {
         let calleeTo = SIPNameAddress(uri: target.uri)
 
         var headers = SIPHeaders()
-        headers.add(.via, SIPVia(transport: "UDP", host: host, port: configuration.port, branch: SIPVia.makeBranch(), parameters: [("rport", nil)]).description)
+        headers.add(.via, via(to: target.peer))
         headers.add(.maxForwards, String(max(0, ((try? invite.maxForwards) ?? 70) ?? 70) - 1))
         headers.add(.from, presentedFrom.description)
         headers.add(.to, calleeTo.description)
@@ -154,12 +162,14 @@ extension SignallingCore {
         headers.add("X-Switchboard-Call-Id", callId)
         headers.add(.callInfo, "<\(configuration.httpBaseURL)/v1/calls/\(callId)>;purpose=info")
         headers.add(.userAgent, configuration.product)
+        for (name, value) in extraHeaders { headers.add(name, value) }
         if let type = invite.headers[.contentType] { headers.add(.contentType, type) }
         let outbound = SIPMessage.request(method: .invite, uri: .sip(target.uri), headers: headers, body: invite.body)
 
         let record = Call(
-            id: callId, status: .initiated, source: CallSource(kind: .trunk, trunkId: source.id),
-            from: from.uri.description, to: to.uri.description, destination: target.uri.description, createdAt: now
+            id: callId, status: .initiated, source: source,
+            from: from.uri.description, to: to.uri.description, destination: target.uri.description,
+            contextJSON: contextJSON, contextVerified: contextVerified, createdAt: now
         )
         let callerLeg = DialogLeg(
             callID: callerCallID, localTag: callerTag, remoteTag: from.tag,
@@ -187,7 +197,7 @@ extension SignallingCore {
 
     struct ResolvedTarget {
         var uri: SIPURI
-        var peer: SocketAddress
+        var peer: SIPPeer
         var trunk: Trunk?
     }
 
@@ -205,8 +215,9 @@ extension SignallingCore {
         var host = uri.host
         if host.hasPrefix("[") { host = String(host.dropFirst().dropLast()) }
         if host == "localhost" { host = "127.0.0.1" }
-        guard let peer = try? SocketAddress(ipAddress: host, port: uri.port ?? uri.defaultPort) else { return nil }
-        return ResolvedTarget(uri: uri, peer: peer, trunk: trunk)
+        guard let address = try? SocketAddress(ipAddress: host, port: uri.port ?? uri.defaultPort) else { return nil }
+        let useTCP = trunk?.transport == .tcp || uri.transport == "tcp"
+        return ResolvedTarget(uri: uri, peer: useTCP ? outboundStream(to: address) : .udp(address), trunk: trunk)
     }
 
     static func localURI(user: String, host: String, port: Int) -> SIPURI {
@@ -300,7 +311,7 @@ extension SignallingCore {
     private func sendAck(forAnswer response: SIPMessage, bridge: CallBridge) {
         guard let cseq = try? response.cseq else { return }
         var headers = SIPHeaders()
-        headers.add(.via, SIPVia(transport: "UDP", host: configuration.advertisedHost, port: configuration.port, branch: SIPVia.makeBranch(), parameters: [("rport", nil)]).description)
+        headers.add(.via, via(to: bridge.callee.peer))
         headers.add(.maxForwards, "70")
         headers.add(.from, bridge.callee.localAddress)
         headers.add(.to, response.headers[.to] ?? bridge.callee.remoteAddress)
@@ -333,7 +344,7 @@ extension SignallingCore {
         guard var bridge = bridges.calls[callId] else { return }
         if (status == 401 || status == 407), !bridge.triedAuthentication, let trunkId = bridge.trunkId,
             let trunk = trunks.trunk(id: trunkId), let credentials = trunks.credentials(of: trunk),
-            let retry = authenticatedRetry(of: bridge.calleeInviteRequest, challenge: response, status: status, credentials: credentials)
+            let retry = authenticatedRetry(of: bridge.calleeInviteRequest, to: bridge.callee.peer, challenge: response, status: status, credentials: credentials)
         {
             bridge.triedAuthentication = true
             bridge.calleeInviteRequest = retry
@@ -383,7 +394,7 @@ extension SignallingCore {
     }
 
     /// A 2xx that no transaction matched: a retransmitted answer; ACK it again.
-    func strayResponse(_ response: SIPMessage, from peer: SocketAddress) {
+    func strayResponse(_ response: SIPMessage, from peer: SIPPeer) {
         guard let status = response.statusCode, (200...299).contains(status), (try? response.cseq)?.method == .invite,
             let callID = response.callID, let tag = (try? response.from)?.tag,
             let (callId, side) = bridges.dialogs[CallBridges.DialogKey(callID: callID, localTag: tag)], side == .callee,
@@ -470,7 +481,7 @@ extension SignallingCore {
         guard var bridge = bridges.calls[callId] else { return nil }
         var leg = bridge.leg(side)
         var headers = SIPHeaders()
-        headers.add(.via, SIPVia(transport: "UDP", host: configuration.advertisedHost, port: configuration.port, branch: SIPVia.makeBranch(), parameters: [("rport", nil)]).description)
+        headers.add(.via, via(to: leg.peer))
         headers.add(.maxForwards, "70")
         headers.add(.from, leg.localAddress)
         headers.add(.to, leg.remoteAddress)
@@ -488,7 +499,7 @@ extension SignallingCore {
 
     // MARK: In-dialog requests
 
-    func inDialogRequest(_ request: SIPMessage, serverKey: SIPTransactionKey, from peer: SocketAddress) {
+    func inDialogRequest(_ request: SIPMessage, serverKey: SIPTransactionKey, from peer: SIPPeer) {
         guard let method = request.method, let callID = request.callID, let tag = (try? request.to)?.tag,
             let (callId, side) = bridges.dialogs[CallBridges.DialogKey(callID: callID, localTag: tag)],
             var bridge = bridges.calls[callId]
@@ -557,7 +568,7 @@ extension SignallingCore {
     private func sendAck(forReinvite response: SIPMessage, leg: DialogLeg) {
         guard let cseq = try? response.cseq else { return }
         var headers = SIPHeaders()
-        headers.add(.via, SIPVia(transport: "UDP", host: configuration.advertisedHost, port: configuration.port, branch: SIPVia.makeBranch(), parameters: [("rport", nil)]).description)
+        headers.add(.via, via(to: leg.peer))
         headers.add(.maxForwards, "70")
         headers.add(.from, leg.localAddress)
         headers.add(.to, leg.remoteAddress)

@@ -95,7 +95,7 @@ struct DigestChallenge: Equatable {
 extension SignallingCore {
     /// The INVITE again with credentials for the strongest challenge offered, a new branch and
     /// the next CSeq; `nil` when no challenge can be answered.
-    func authenticatedRetry(of invite: SIPMessage, challenge response: SIPMessage, status: Int, credentials: (username: String, password: String)) -> SIPMessage? {
+    func authenticatedRetry(of invite: SIPMessage, to peer: SIPPeer, challenge response: SIPMessage, status: Int, credentials: (username: String, password: String)) -> SIPMessage? {
         let challengeHeader: SIPHeaderName = status == 407 ? .proxyAuthenticate : .wwwAuthenticate
         let answerHeader: SIPHeaderName = status == 407 ? .proxyAuthorization : .authorization
         let challenges = response.headers.values(for: challengeHeader).compactMap(DigestChallenge.init(header:))
@@ -107,7 +107,7 @@ extension SignallingCore {
         for field in invite.headers {
             switch field.name {
             case .via:
-                headers.add(.via, SIPVia(transport: "UDP", host: configuration.advertisedHost, port: configuration.port, branch: SIPVia.makeBranch(), parameters: [("rport", nil)]).description)
+                headers.add(.via, via(to: peer))
             case .cseq:
                 headers.add(.cseq, SIPCSeq(sequence: cseq.sequence + 1, method: .invite).description)
             default:

@@ -42,9 +42,9 @@ final class SIPUDPTransport: ChannelInboundHandler, @unchecked Sendable {
         if buffer.readableBytes <= 4, buffer.readableBytesView.allSatisfy({ $0 == 13 || $0 == 10 || $0 == 0 }) { return }
         do {
             let message = try SIPMessage.parse(datagram: buffer)
-            core.receive(message, from: envelope.remoteAddress)
+            core.receive(message, from: .udp(envelope.remoteAddress))
         } catch let error as SIPParseError {
-            core.receiveUnparsable(error, from: envelope.remoteAddress)
+            core.receiveUnparsable(error, from: .udp(envelope.remoteAddress))
         } catch {
             buffer.moveReaderIndex(to: buffer.writerIndex)
         }

@@ -6,12 +6,12 @@ import SIP
 
 /// One SIP transaction of the core, with the address its messages go to.
 enum Transaction {
-    case inviteServer(SIPInviteServerTransaction, peer: SocketAddress)
-    case nonInviteServer(SIPNonInviteServerTransaction, peer: SocketAddress)
-    case inviteClient(SIPInviteClientTransaction, peer: SocketAddress)
-    case nonInviteClient(SIPNonInviteClientTransaction, peer: SocketAddress)
+    case inviteServer(SIPInviteServerTransaction, peer: SIPPeer)
+    case nonInviteServer(SIPNonInviteServerTransaction, peer: SIPPeer)
+    case inviteClient(SIPInviteClientTransaction, peer: SIPPeer)
+    case nonInviteClient(SIPNonInviteClientTransaction, peer: SIPPeer)
 
-    var peer: SocketAddress {
+    var peer: SIPPeer {
         switch self {
         case .inviteServer(_, let peer), .nonInviteServer(_, let peer), .inviteClient(_, let peer), .nonInviteClient(_, let peer): peer
         }
@@ -100,6 +100,27 @@ enum Transaction {
     }
 }
 
+/// Where a SIP message comes from or goes to: a UDP address, or a browser's WebSocket.
+enum SIPPeer: Hashable {
+    case udp(SocketAddress)
+    /// An accepted TCP connection (its number, and the address it comes from).
+    case stream(Int, remote: SocketAddress?)
+    case browser(Int)
+
+    var ipAddress: String? {
+        switch self {
+        case .udp(let address): address.ipAddress
+        case .stream(_, let remote): remote?.ipAddress
+        case .browser: nil
+        }
+    }
+
+    var reliability: SIPTransportReliability {
+        if case .udp = self { return .unreliable }
+        return .reliable
+    }
+}
+
 /// Which side of the table a transaction key belongs to.
 enum TransactionSide: Hashable {
     case server, client
@@ -133,6 +154,15 @@ final class SignallingCore: @unchecked Sendable {
     var table = SIPTransactionTable<Transaction>(minimumCapacity: 1024)
     private var timers: [TimerID: Scheduled<Void>] = [:]
     var bridges = CallBridges()
+    /// Browsers connected over SIP-over-WebSocket, by connection number.
+    var browsers: [Int: BrowserEndpoint] = [:]
+    var nextBrowserID = 1
+    /// Accepted TCP connections.
+    var streams: [Int: any Channel] = [:]
+    var streamIDs: [ObjectIdentifier: Int] = [:]
+    var nextStreamID = 1
+    var outboundStreams: [SocketAddress: Int] = [:]
+    var pendingStreamMessages: [Int: [SIPMessage]] = [:]
 
     static let allowedMethods = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE"
     static let knownMethods: Set<SIPMethod> = [.invite, .ack, .cancel, .bye, .options, .info, .update, .prack, .register, .subscribe, .notify, .publish, .refer, .message]
@@ -151,14 +181,14 @@ final class SignallingCore: @unchecked Sendable {
 
     // MARK: Input
 
-    func receiveUnparsable(_ error: SIPParseError, from peer: SocketAddress) {
+    func receiveUnparsable(_ error: SIPParseError, from peer: SIPPeer) {
         logger.debug("unparsable SIP message", metadata: ["peer": "\(peer)", "error": "\(error)"])
         if error.isAnswerable, let response = error.makeResponse() {
             send(response, to: peer)
         }
     }
 
-    func receive(_ message: SIPMessage, from peer: SocketAddress) {
+    func receive(_ message: SIPMessage, from peer: SIPPeer) {
         let route: SIPTransactionRoute
         do {
             route = try table.route(message)
@@ -180,7 +210,7 @@ final class SignallingCore: @unchecked Sendable {
         case .ackForSuccess:
             acknowledged(message)
         case .newRequest(let key):
-            let reliability = SIPTransportReliability.unreliable
+            let reliability = peer.reliability
             if message.method == .invite {
                 var ist = SIPInviteServerTransaction(request: message, reliability: reliability)
                 let actions = ist.receiveRequest()
@@ -193,7 +223,7 @@ final class SignallingCore: @unchecked Sendable {
                 perform(actions, side: .server, key: key, peer: peer)
             }
         case .cancel(let key, let cancelling):
-            var nist = SIPNonInviteServerTransaction(request: message, reliability: .unreliable)
+            var nist = SIPNonInviteServerTransaction(request: message, reliability: peer.reliability)
             _ = nist.receiveRequest()
             table[server: key] = .nonInviteServer(nist, peer: peer)
             guard let cancelling else {
@@ -221,15 +251,15 @@ final class SignallingCore: @unchecked Sendable {
     }
 
     /// Starts a client transaction for `request` towards `peer`.
-    func startClient(_ request: SIPMessage, to peer: SocketAddress) -> SIPTransactionKey? {
+    func startClient(_ request: SIPMessage, to peer: SIPPeer) -> SIPTransactionKey? {
         guard let key = try? SIPTransactionKey(clientRequest: request) else { return nil }
         if request.method == .invite {
-            guard var ict = try? SIPInviteClientTransaction(request: request, reliability: .unreliable) else { return nil }
+            guard var ict = try? SIPInviteClientTransaction(request: request, reliability: peer.reliability) else { return nil }
             let actions = ict.sendRequest()
             table[client: key] = .inviteClient(ict, peer: peer)
             perform(actions, side: .client, key: key, peer: peer)
         } else {
-            var nict = SIPNonInviteClientTransaction(request: request, reliability: .unreliable)
+            var nict = SIPNonInviteClientTransaction(request: request, reliability: peer.reliability)
             let actions = nict.sendRequest()
             table[client: key] = .nonInviteClient(nict, peer: peer)
             perform(actions, side: .client, key: key, peer: peer)
@@ -237,7 +267,7 @@ final class SignallingCore: @unchecked Sendable {
         return key
     }
 
-    func perform(_ actions: SIPTransactionActions, side: TransactionSide, key: SIPTransactionKey, peer: SocketAddress) {
+    func perform(_ actions: SIPTransactionActions, side: TransactionSide, key: SIPTransactionKey, peer: SIPPeer) {
         for action in actions {
             switch action {
             case .send(let message):
@@ -280,8 +310,18 @@ final class SignallingCore: @unchecked Sendable {
         }
     }
 
-    func send(_ message: SIPMessage, to peer: SocketAddress) {
-        udp?.send(message, to: peer)
+    func send(_ message: SIPMessage, to peer: SIPPeer) {
+        switch peer {
+        case .udp(let address):
+            udp?.send(message, to: address)
+        case .stream(let id, _):
+            sendOnStream(message, id: id)
+        case .browser(let id):
+            guard let browser = browsers[id] else { return }
+            var buffer = ByteBuffer()
+            message.serialize(into: &buffer)
+            browser.send(Array(buffer: buffer))
+        }
     }
 
     /// Runs `body` after `delay` on the core's loop.
@@ -292,7 +332,7 @@ final class SignallingCore: @unchecked Sendable {
 
     // MARK: Requests (the TU)
 
-    func handleRequest(_ request: SIPMessage, serverKey: SIPTransactionKey, from peer: SocketAddress) {
+    func handleRequest(_ request: SIPMessage, serverKey: SIPTransactionKey, from peer: SIPPeer) {
         guard let method = request.method else { return }
         let toTag = (try? request.to)?.tag
         if toTag != nil {
@@ -301,6 +341,10 @@ final class SignallingCore: @unchecked Sendable {
         }
         guard Self.knownMethods.contains(method) else {
             respond(to: serverKey, with: withAllow(SIPMessage.response(to: request, statusCode: 501)))
+            return
+        }
+        if case .browser(let id) = peer {
+            browserRequest(request, serverKey: serverKey, browser: id)
             return
         }
         guard trunks.inboundTrunk(forSource: peer.ipAddress ?? "") != nil else {
@@ -321,6 +365,17 @@ final class SignallingCore: @unchecked Sendable {
         default:
             respond(to: serverKey, with: withAllow(SIPMessage.response(to: request, statusCode: 405)))
         }
+    }
+
+    /// A Via for a request we send to `peer`.
+    func via(to peer: SIPPeer) -> String {
+        let transport: String
+        switch peer {
+        case .udp: transport = "UDP"
+        case .stream: transport = "TCP"
+        case .browser: transport = "WS"
+        }
+        return SIPVia(transport: transport, host: configuration.advertisedHost, port: configuration.port, branch: SIPVia.makeBranch(), parameters: [("rport", nil)]).description
     }
 
     func withAllow(_ response: SIPMessage) -> SIPMessage {

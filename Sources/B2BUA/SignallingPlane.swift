@@ -37,12 +37,15 @@ public final class SignallingPlane: Service, CallSignalling, @unchecked Sendable
     }
 
     public func run() async throws {
-        let channel = try await SIPUDPTransport.bind(host: configuration.bindHost, port: configuration.port, core: core, group: MultiThreadedEventLoopGroup.singleton)
-        logger.info("SIP listening", metadata: ["udp": "\(configuration.bindHost):\(configuration.port)"])
+        let group = MultiThreadedEventLoopGroup.singleton
+        let channel = try await SIPUDPTransport.bind(host: configuration.bindHost, port: configuration.port, core: core, group: group)
+        let tcp = try await SIPStreamConnection.listen(host: configuration.bindHost, port: configuration.port, core: core, coreLoop: channel.eventLoop, group: group)
+        logger.info("SIP listening", metadata: ["udp": "\(configuration.bindHost):\(configuration.port)", "tcp": "\(configuration.bindHost):\(configuration.port)"])
         await withGracefulShutdownHandler {
             try? await channel.closeFuture.get()
         } onGracefulShutdown: {
             channel.close(promise: nil)
+            tcp.close(promise: nil)
         }
     }
 
@@ -54,5 +57,29 @@ public final class SignallingPlane: Service, CallSignalling, @unchecked Sendable
             core.hangup(callId: callId, by: .api, cause: "hung up through the API")
             return true
         }.get()) ?? false
+    }
+}
+
+extension SignallingPlane: BrowserSignalling {
+    public func connect(session: WidgetSession, widget: Widget, send: @escaping @Sendable ([UInt8]) -> Void) async -> (any BrowserConnection)? {
+        guard let loop = core.eventLoop else { return nil }
+        let core = self.core
+        guard let id = try? await loop.submit({ core.connectBrowser(session: session, widget: widget, send: send) }).get() else { return nil }
+        return BrowserSocket(core: core, loop: loop, id: id)
+    }
+}
+
+/// Hands a browser's frames to the core on its event loop.
+struct BrowserSocket: BrowserConnection {
+    let core: SignallingCore
+    let loop: any EventLoop
+    let id: Int
+
+    func receive(_ bytes: [UInt8]) {
+        loop.execute { [core, id] in core.receiveFromBrowser(bytes, browser: id) }
+    }
+
+    func close() {
+        loop.execute { [core, id] in core.disconnectBrowser(id) }
     }
 }

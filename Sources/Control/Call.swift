@@ -106,3 +106,15 @@ public protocol CallSignalling: Sendable {
     /// Ends a live call (BYE, or CANCEL before the answer). False when the call is not live here.
     func hangup(callId: String) async -> Bool
 }
+
+/// The signalling plane's side of a browser's SIP-over-WebSocket connection.
+public protocol BrowserSignalling: Sendable {
+    /// A browser with a valid widget session connected; `send` delivers SIP messages to it.
+    func connect(session: WidgetSession, widget: Widget, send: @escaping @Sendable ([UInt8]) -> Void) async -> (any BrowserConnection)?
+}
+
+/// One connected browser: what it sends goes in through ``receive(_:)``.
+public protocol BrowserConnection: Sendable {
+    func receive(_ bytes: [UInt8])
+    func close()
+}

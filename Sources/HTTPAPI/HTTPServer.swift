@@ -1,6 +1,8 @@
 public import Control
 import Foundation
 import HTTPTypes
+import HummingbirdCore
+import HummingbirdWebSocket
 public import Hummingbird
 public import Logging
 import OpenAPIHummingbird
@@ -42,13 +44,21 @@ public func makeHTTPApplication(
     apiKeys: APIKeyService,
     trunks: TrunkService,
     calls: CallService,
+    browserSignalling: (any BrowserSignalling)? = nil,
     metrics: PrometheusCollectorRegistry,
     logger: Logger,
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) throws -> some ApplicationProtocol {
     let router = try makeRouter(configuration: configuration, widgets: widgets, apiKeys: apiKeys, trunks: trunks, calls: calls, metrics: metrics)
+    let server: HTTPServerBuilder =
+        if let browserSignalling {
+            .http1WebSocketUpgrade(webSocketRouter: makeSIPWebSocketRouter(widgets: widgets, signalling: browserSignalling, logger: logger))
+        } else {
+            .http1()
+        }
     return Application(
         router: router,
+        server: server,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Switchboard"),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: logger

@@ -80,6 +80,7 @@ struct Serve: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "switchboard")
+        ResourceLimits.raiseOpenFiles(logger: logger)
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
 
@@ -100,6 +101,14 @@ struct Serve: AsyncParsableCommand {
         try await bootstrapAdminKey(apiKeys, logger: logger)
         let demoWidget = demo ? try await DemoSetup.ensureWidget(widgets, httpPort: httpPort) : nil
 
+        let signalling = SignallingPlane(
+            configuration: .init(
+                bindHost: httpHost, port: sipPort, advertisedHost: publicIp ?? httpHost,
+                httpBaseURL: "http://\(httpHost):\(httpPort)", product: "Switchboard/\(Switchboard.version)"
+            ),
+            trunks: trunks, callLog: callLog, logger: logger
+        )
+        calls.attach(signalling)
         let host = httpHost
         let http = try makeHTTPApplication(
             configuration: HTTPConfiguration(host: httpHost, port: httpPort, version: Switchboard.version),
@@ -107,6 +116,7 @@ struct Serve: AsyncParsableCommand {
             apiKeys: apiKeys,
             trunks: trunks,
             calls: calls,
+            browserSignalling: signalling,
             metrics: registry,
             logger: logger,
             onServerRunning: { port in
@@ -119,18 +129,14 @@ struct Serve: AsyncParsableCommand {
                 Console.say(lines.joined(separator: "\n"))
             }
         )
-        let signalling = SignallingPlane(
-            configuration: .init(
-                bindHost: httpHost, port: sipPort, advertisedHost: publicIp ?? httpHost,
-                httpBaseURL: "http://\(httpHost):\(httpPort)", product: "Switchboard/\(Switchboard.version)"
-            ),
-            trunks: trunks, callLog: callLog, logger: logger
-        )
-        calls.attach(signalling)
         let maintenance = Maintenance(widgets: widgets, callLog: callLog, logger: logger)
         let group = ServiceGroup(
             configuration: .init(
-                services: [.init(service: http), .init(service: signalling), .init(service: maintenance)],
+                services: [
+                    .init(service: SupervisedService(name: "http", service: http, logger: logger)),
+                    .init(service: SupervisedService(name: "sip", service: signalling, logger: logger)),
+                    .init(service: SupervisedService(name: "maintenance", service: maintenance, logger: logger)),
+                ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )

@@ -1,0 +1,245 @@
+#!/usr/bin/env bash
+# SIP call-rate benchmark: the highest calls/s the gateway bridges with zero failed calls,
+# against the same measured through a minimal Kamailio stateful proxy (Benchmarks/kamailio/).
+#
+# Starts the server (SWITCHBOARD_BIN, default .build/release/switchboard if built, else
+# .build/debug/switchboard) on free ports with a temporary data dir, a SIPp UAS as the call
+# centre (Tests/EndToEnd/sipp/uas_answer_at_once.xml), trunks "callcentre" (to the UAS) and
+# "pbx" (inbound from 127.0.0.1, destination "callcentre"), then ramps a SIPp UAC
+# (uac_call.xml: INVITE, 200, ACK, 0 s hold, BYE; no media) through a list of rates, one
+# window per rate. A rate passes when every call of its window succeeds and SIPp reached at
+# least 90 % of it; the ramp stops at the first rate that does not pass. The same ramp then runs
+# through Kamailio (UAC -> kamailio -> the same UAS). Prints both highest passing rates and
+# their ratio.
+#
+# Tuning: BENCH_WINDOW (seconds per rate, 10), BENCH_RATES (calls/s to try, in order,
+# "50 100 200 300 400 600 800 1000 1200 1500 2000 2500 3000"), BENCH_LIMIT (most concurrent
+# calls for SIPp -l, 2000), BENCH_KAMAILIO (1; 0 skips the Kamailio run).
+# SIPp statistics and logs, Kamailio's and the server's logs are kept in Benchmarks/.out/sip/.
+# Exit status: 0 on a clean run; 1 if something did not start, or if not even the lowest rate
+# passed through the gateway (there would be no figure to report).
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(dirname "$here")
+scenarios=$repo/Tests/EndToEnd/sipp
+window=${BENCH_WINDOW:-10}
+rates=${BENCH_RATES:-"50 100 200 300 400 600 800 1000 1200 1500 2000 2500 3000"}
+limit=${BENCH_LIMIT:-2000}
+with_kamailio=${BENCH_KAMAILIO:-1}
+
+die() { echo "sip_cps: $*" >&2; exit 1; }
+say() { echo "sip_cps: $*" >&2; }
+
+if [ -n "${SWITCHBOARD_BIN:-}" ]; then
+    bin=$SWITCHBOARD_BIN
+elif [ -x "$repo/.build/release/switchboard" ]; then
+    bin=$repo/.build/release/switchboard
+else
+    bin=$repo/.build/debug/switchboard
+fi
+[ -x "$bin" ] || die "server binary $bin not found (swift build [-c release], or set SWITCHBOARD_BIN)"
+command -v sipp >/dev/null || die "sipp not found (apt-get install sip-tester)"
+command -v curl >/dev/null || die "curl not found"
+command -v python3 >/dev/null || die "python3 not found"
+if [ "$with_kamailio" = 1 ]; then
+    command -v kamailio >/dev/null || die "kamailio not found (apt-get install kamailio, or BENCH_KAMAILIO=0)"
+fi
+
+free_port() {
+    python3 - <<'EOF'
+import socket
+for _ in range(50):
+    with socket.socket() as tcp:
+        tcp.bind(("127.0.0.1", 0))
+        port = tcp.getsockname()[1]
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+            try:
+                udp.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        print(port)
+        break
+EOF
+}
+
+# Waits until something has bound UDP port $1 on 127.0.0.1 (our own bind then fails).
+wait_udp_bound() {
+    python3 - "$1" <<'EOF'
+import socket, sys, time
+port = int(sys.argv[1])
+deadline = time.monotonic() + 30
+while time.monotonic() < deadline:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            sys.exit(0)
+    time.sleep(0.05)
+sys.exit(1)
+EOF
+}
+
+out=$here/.out/sip
+rm -rf "$out"
+mkdir -p "$out"
+work=$(mktemp -d)
+http_port=$(free_port)
+sip_port=$(free_port)
+while [ "$sip_port" = "$http_port" ]; do sip_port=$(free_port); done
+uas_port=$(free_port)
+kam_port=$(free_port)
+key=sbk_$(head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')
+base=http://127.0.0.1:$http_port
+server_pid=
+uas_pid=
+kam_pid=
+
+stop_pid() { # pid
+    local pid=$1
+    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+        kill -TERM "$pid" 2>/dev/null || true
+        for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    fi
+}
+
+cleanup() {
+    stop_pid "$kam_pid"
+    stop_pid "$uas_pid"
+    stop_pid "$server_pid"
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+# -- the gateway ---------------------------------------------------------------------------------
+
+SWITCHBOARD_BOOTSTRAP_KEY=$key "$bin" serve \
+    --http-host 127.0.0.1 --http-port "$http_port" --sip-port "$sip_port" \
+    --data-dir "$work/data" \
+    >"$out/server.stdout.log" 2>"$out/server.stderr.log" &
+server_pid=$!
+
+ready=
+for _ in $(seq 1 600); do
+    kill -0 "$server_pid" 2>/dev/null || die "server exited during startup; see $out/server.stderr.log"
+    if curl -fsS -o /dev/null "$base/healthz" 2>/dev/null; then ready=1; break; fi
+    sleep 0.1
+done
+[ -n "$ready" ] || die "server not ready after 60 s; see $out/server.stderr.log"
+
+# -- the call centre: one SIPp UAS for both runs ---------------------------------------------------
+# Bounded by -timeout (the whole benchmark cannot take longer) and stopped at the end.
+
+uas_timeout=$(( (window + 20) * $(echo $rates | wc -w) * 2 + 120 ))
+sipp -sf "$scenarios/uas_answer_at_once.xml" -i 127.0.0.1 -p "$uas_port" -t u1 \
+    -timeout "${uas_timeout}s" -nostdin -max_socket 65000 \
+    -trace_err -error_file "$out/uas.errors.log" -trace_stat -stf "$out/uas.stat.csv" -fd 1 \
+    >"$out/uas.stdout.log" 2>&1 &
+uas_pid=$!
+wait_udp_bound "$uas_port" || die "the SIPp UAS did not bind 127.0.0.1:$uas_port; see $out/uas.stdout.log"
+
+api() { # method path [json]
+    local method=$1 path=$2
+    shift 2
+    curl -fsS -X "$method" "$base$path" -H "Authorization: Bearer $key" -H "Content-Type: application/json" "$@"
+}
+json_id() { python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])'; }
+
+callcentre_id=$(api POST /v1/trunks -d "{\"name\":\"callcentre\",\"uri\":\"sip:127.0.0.1:$uas_port\",\"transport\":\"udp\"}" | json_id) \
+    || die "could not create the callcentre trunk"
+api POST /v1/trunks -d "{\"name\":\"pbx\",\"uri\":\"sip:127.0.0.1:9\",\"transport\":\"udp\",\"inbound\":{\"allowedSources\":[\"127.0.0.1/32\"],\"destination\":\"$callcentre_id\"}}" \
+    >/dev/null || die "could not create the pbx trunk"
+
+# -- the ramp --------------------------------------------------------------------------------------
+
+# Runs one window at rate $2 against $1 (host:port), the UAC's extra INVITE headers in "$3";
+# prints "ok|fail achieved_cps successful failed".
+run_window() { # target rate caller_headers name
+    local target=$1 rate=$2 headers=$3 name=$4
+    local calls=$(( rate * window ))
+    local stat="$out/$name.$rate.stat.csv"
+    local status=0
+    sipp -sf "$scenarios/uac_call.xml" -i 127.0.0.1 -p "$(free_port)" -t u1 -s agents \
+        -r "$rate" -rp 1000 -l "$limit" -m "$calls" -d 0 \
+        -timeout "$(( window + 30 ))s" -timeout_error -nostdin -max_socket 65000 \
+        -key caller_headers "$headers" \
+        -trace_err -error_file "$out/$name.$rate.errors.log" -trace_stat -stf "$stat" -fd 1 \
+        "$target" >"$out/$name.$rate.stdout.log" 2>&1 || status=$?
+    python3 - "$stat" "$rate" "$calls" "$status" <<'EOF'
+import csv, sys
+stat, rate, calls, status = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+ok = failed = 0
+achieved = 0.0
+try:
+    with open(stat, newline="") as f:
+        rows = list(csv.DictReader(f, delimiter=";"))
+    if rows:
+        last = rows[-1]
+        ok = int(last.get("SuccessfulCall(C)") or 0)
+        failed = int(last.get("FailedCall(C)") or 0)
+        # Calls created per second over the whole run, as SIPp measures it (it falls behind the
+        # target when -l concurrent calls are reached, i.e. when calls take too long to end).
+        achieved = float(last.get("CallRate(C)") or 0)
+except (OSError, ValueError):
+    pass
+passed = status == 0 and failed == 0 and ok == calls and achieved >= 0.9 * rate
+print("ok" if passed else "fail", f"{achieved:.1f}", ok, failed)
+EOF
+}
+
+ramp() { # name target caller_headers -> prints the highest passing rate (0 if none)
+    local name=$1 target=$2 headers=$3 best=0 result
+    for rate in $rates; do
+        say "$name: $rate calls/s for ${window}s"
+        result=$(run_window "$target" "$rate" "$headers" "$name")
+        say "$name: $rate calls/s -> $result"
+        echo "$rate $result" >>"$out/$name.summary.txt"
+        set -- $result
+        if [ "$1" != ok ]; then break; fi
+        best=$rate
+        sleep 2 # let retransmission and dead-call timers of the window drain
+    done
+    echo "$best"
+}
+
+gateway_best=$(ramp gateway "127.0.0.1:$sip_port" "User-Agent: switchboard-sip-cps")
+
+# -- Kamailio ------------------------------------------------------------------------------------
+
+kamailio_best=skipped
+if [ "$with_kamailio" = 1 ]; then
+    kamailio -f "$here/kamailio/kamailio.cfg" -DD -E -l "udp:127.0.0.1:$kam_port" \
+        -A "UAS_URI=\"sip:127.0.0.1:$uas_port\"" -m 256 -M 16 \
+        >"$out/kamailio.log" 2>&1 &
+    kam_pid=$!
+    wait_udp_bound "$kam_port" || die "kamailio did not bind 127.0.0.1:$kam_port; see $out/kamailio.log"
+    # Kamailio forwards the INVITE as it is, so the UAC carries the headers the UAS checks.
+    kamailio_best=$(ramp kamailio "127.0.0.1:$kam_port" \
+        "$(printf 'X-Switchboard-Call-Id: cal_benchmark\r\nCall-Info: <http://127.0.0.1:1/v1/calls/cal_benchmark>;purpose=info')")
+fi
+
+ratio=n/a
+if [ "$kamailio_best" != skipped ] && [ "$kamailio_best" -gt 0 ]; then
+    ratio=$(awk -v a="$gateway_best" -v b="$kamailio_best" 'BEGIN { printf "%.2f", a / b }')
+fi
+
+build=debug
+case "$bin" in *release*) build=release ;; esac
+cat <<EOF
+
+===================== Switchboard SIP call-rate benchmark =====================
+binary        $bin ($build)
+load          SIPp uac_call.xml -> uas_answer_at_once.xml over UDP on 127.0.0.1:
+              INVITE/200/ACK, 0 s hold, BYE/200, no media; ${window}s per rate, -l $limit
+rates tried   $rates
+                                   highest calls/s with zero failed calls
+gateway (B2BUA, trunk -> trunk)    $gateway_best
+kamailio (stateful proxy, t_relay) $kamailio_best
+ratio gateway/kamailio             $ratio
+per-rate results                   $out/{gateway,kamailio}.summary.txt
+================================================================================
+EOF
+
+[ "$gateway_best" -gt 0 ] || die "not even $(echo $rates | cut -d' ' -f1) calls/s passed through the gateway; see $out/"
