@@ -5,7 +5,7 @@ PY    := $(VENV)/bin/python
 BIN   := .build/debug/switchboard
 export SWITCHBOARD_BIN := $(CURDIR)/$(BIN)
 
-.PHONY: all deps build run test unit e2e bench-http bench-sip clean
+.PHONY: all deps build run test unit e2e fuzz bench-http bench-sip clean
 
 all: build
 
@@ -22,6 +22,10 @@ test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --parallel
 	$(PY) -m pytest Tests/EndToEnd
+	FUZZ_SECONDS=$(or $(FUZZ_SECONDS),60) bash Fuzz/run.sh
+
+fuzz:
+	FUZZ_SECONDS=$(or $(FUZZ_SECONDS),60) bash Fuzz/run.sh
 
 unit: deps
 	$(SWIFT) test

@@ -42,6 +42,8 @@ struct CallBridge {
     /// The 2xx sent to the caller, retransmitted until the caller's ACK arrives.
     var answer: SIPMessage?
     var answerRetransmit: Scheduled<Void>?
+    /// Ends the call when it reaches the maximum duration.
+    var durationLimit: Scheduled<Void>?
     var answerInterval: Duration = .milliseconds(500)
 
     func leg(_ side: LegSide) -> DialogLeg { side == .caller ? caller : callee }
@@ -91,6 +93,7 @@ struct CallBridges {
     mutating func remove(_ id: String) {
         guard let bridge = calls.removeValue(forKey: id) else { return }
         bridge.answerRetransmit?.cancel()
+        bridge.durationLimit?.cancel()
         dialogs[DialogKey(callID: bridge.caller.callID, localTag: bridge.caller.localTag)] = nil
         dialogs[DialogKey(callID: bridge.callee.callID, localTag: bridge.callee.localTag)] = nil
         if let key = bridge.callerInvite { byCallerInvite[key] = nil }
@@ -303,21 +306,31 @@ extension SignallingCore {
             respond(to: key, with: answer)
             bridge.callerInvite = nil
         }
+        bridge.durationLimit = after(configuration.maxCallDuration) { [self] in
+            hangup(callId: callId, by: .system, cause: "maximum call duration reached")
+        }
         bridges.calls[callId] = bridge
         scheduleAnswerRetransmission(callId)
     }
 
     /// The ACK for a callee's 2xx: a new transaction-less request in the dialog (§13.2.2.4).
     private func sendAck(forAnswer response: SIPMessage, bridge: CallBridge) {
+        var leg = bridge.callee
+        if let to = response.headers[.to] { leg.remoteAddress = to }
+        sendAck(for: response, on: leg)
+    }
+
+    /// An ACK for a 2xx to an INVITE we sent on `leg`, with the response's CSeq number.
+    func sendAck(for response: SIPMessage, on leg: DialogLeg) {
         guard let cseq = try? response.cseq else { return }
         var headers = SIPHeaders()
-        headers.add(.via, via(to: bridge.callee.peer))
+        headers.add(.via, via(to: leg.peer))
         headers.add(.maxForwards, "70")
-        headers.add(.from, bridge.callee.localAddress)
-        headers.add(.to, response.headers[.to] ?? bridge.callee.remoteAddress)
-        headers.add(.callID, bridge.callee.callID)
+        headers.add(.from, leg.localAddress)
+        headers.add(.to, leg.remoteAddress)
+        headers.add(.callID, leg.callID)
         headers.add(.cseq, SIPCSeq(sequence: cseq.sequence, method: .ack).description)
-        send(.request(method: .ack, uri: bridge.callee.remoteTarget, headers: headers), to: bridge.callee.peer)
+        send(.request(method: .ack, uri: leg.remoteTarget, headers: headers), to: leg.peer)
     }
 
     /// RFC 3261 §13.3.1.4: the 2xx goes again at T1, 2·T1 … T2 until the ACK, for 64·T1.
@@ -552,7 +565,7 @@ extension SignallingCore {
             if let contact = (try? response.contacts)?.addresses.first {
                 if relay.towards == .callee { ackBridge.callee.remoteTarget = contact.uri } else { ackBridge.caller.remoteTarget = contact.uri }
             }
-            sendAck(forReinvite: response, leg: ackBridge.leg(relay.towards))
+            sendAck(for: response, on: ackBridge.leg(relay.towards))
         }
         let answerLeg = bridge.leg(relay.towards.other)
         var relayed = SIPMessage.response(to: original, statusCode: status, reasonPhrase: response.reasonPhrase, toTag: answerLeg.localTag)
@@ -563,17 +576,5 @@ extension SignallingCore {
             relayed.body = response.body
         }
         respond(to: relay.serverKey, with: relayed)
-    }
-
-    private func sendAck(forReinvite response: SIPMessage, leg: DialogLeg) {
-        guard let cseq = try? response.cseq else { return }
-        var headers = SIPHeaders()
-        headers.add(.via, via(to: leg.peer))
-        headers.add(.maxForwards, "70")
-        headers.add(.from, leg.localAddress)
-        headers.add(.to, leg.remoteAddress)
-        headers.add(.callID, leg.callID)
-        headers.add(.cseq, SIPCSeq(sequence: cseq.sequence, method: .ack).description)
-        send(.request(method: .ack, uri: leg.remoteTarget, headers: headers), to: leg.peer)
     }
 }

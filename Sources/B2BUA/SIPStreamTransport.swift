@@ -94,6 +94,10 @@ final class SIPStreamConnection: ChannelInboundHandler, @unchecked Sendable {
 extension SignallingCore {
     func connectStream(_ channel: any Channel, id preset: Int? = nil) -> Int {
         if let existing = streamIDs[ObjectIdentifier(channel)] { return existing }
+        if preset == nil, streams.count >= configuration.maxStreamConnections {
+            logger.warning("SIP/TCP connection refused: too many connections", metadata: ["limit": "\(configuration.maxStreamConnections)"])
+            channel.close(promise: nil)
+        }
         let id = preset ?? makeStreamID()
         streams[id] = channel
         streamIDs[ObjectIdentifier(channel)] = id

@@ -142,6 +142,11 @@ final class SignallingCore: @unchecked Sendable {
         /// Base of the `Call-Info` link (`http://host:port`).
         var httpBaseURL: String
         var product: String
+        var maxCallDuration: Duration
+        /// Answers (403) to sources that match no trunk, per address and second; more are dropped
+        /// so the gateway cannot be used to reflect traffic.
+        var refusalsPerSecond: Int
+        var maxStreamConnections: Int
     }
 
     let configuration: Configuration
@@ -167,8 +172,11 @@ final class SignallingCore: @unchecked Sendable {
     static let allowedMethods = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE"
     static let knownMethods: Set<SIPMethod> = [.invite, .ack, .cancel, .bye, .options, .info, .update, .prack, .register, .subscribe, .notify, .publish, .refer, .message]
 
+    let refusals: RateLimiter
+
     init(configuration: Configuration, trunks: TrunkService, callLog: CallLog, logger: Logger) {
         self.configuration = configuration
+        self.refusals = RateLimiter(perMinute: configuration.refusalsPerSecond * 60, burst: configuration.refusalsPerSecond)
         self.trunks = trunks
         self.callLog = callLog
         self.logger = logger
@@ -348,6 +356,12 @@ final class SignallingCore: @unchecked Sendable {
             return
         }
         guard trunks.inboundTrunk(forSource: peer.ipAddress ?? "") != nil else {
+            let address = peer.ipAddress ?? "unknown"
+            guard refusals.take(address, now: Date()) == nil else {
+                // Over the refusal budget: drop silently, and forget the transaction.
+                table[server: serverKey] = nil
+                return
+            }
             logger.info("request from an unknown source refused", metadata: ["peer": "\(peer)", "method": "\(method.rawValue)"])
             respond(to: serverKey, with: SIPMessage.response(to: request, statusCode: 403))
             return

@@ -13,13 +13,22 @@ public final class SignallingPlane: Service, CallSignalling, @unchecked Sendable
         public var advertisedHost: String
         public var httpBaseURL: String
         public var product: String
+        public var maxCallDuration: Duration
+        public var refusalsPerSecond: Int
+        public var maxStreamConnections: Int
 
-        public init(bindHost: String, port: Int, advertisedHost: String, httpBaseURL: String, product: String) {
+        public init(
+            bindHost: String, port: Int, advertisedHost: String, httpBaseURL: String, product: String,
+            maxCallDuration: Duration = .seconds(4 * 3600), refusalsPerSecond: Int = 10, maxStreamConnections: Int = 10_000
+        ) {
             self.bindHost = bindHost
             self.port = port
             self.advertisedHost = advertisedHost
             self.httpBaseURL = httpBaseURL
             self.product = product
+            self.maxCallDuration = maxCallDuration
+            self.refusalsPerSecond = refusalsPerSecond
+            self.maxStreamConnections = maxStreamConnections
         }
     }
 
@@ -31,7 +40,11 @@ public final class SignallingPlane: Service, CallSignalling, @unchecked Sendable
         self.configuration = configuration
         self.logger = logger
         core = SignallingCore(
-            configuration: .init(advertisedHost: configuration.advertisedHost, port: configuration.port, httpBaseURL: configuration.httpBaseURL, product: configuration.product),
+            configuration: .init(
+                advertisedHost: configuration.advertisedHost, port: configuration.port, httpBaseURL: configuration.httpBaseURL,
+                product: configuration.product, maxCallDuration: configuration.maxCallDuration,
+                refusalsPerSecond: configuration.refusalsPerSecond, maxStreamConnections: configuration.maxStreamConnections
+            ),
             trunks: trunks, callLog: callLog, logger: logger
         )
     }

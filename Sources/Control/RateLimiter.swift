@@ -5,6 +5,7 @@ import Synchronization
 /// Control-path only (one short critical section per request).
 public final class RateLimiter: Sendable {
     public let capacity: Int
+    private let perMinute: Int
     private let state = Mutex<[String: Bucket]>([:])
     private let maxClients = 100_000
 
@@ -13,14 +14,15 @@ public final class RateLimiter: Sendable {
         var updated: Date
     }
 
-    /// `perMinute` requests a minute per client, all of which may come at once.
-    public init(perMinute: Int) {
-        self.capacity = max(1, perMinute)
+    /// `perMinute` requests a minute per client, of which `burst` (default: all) may come at once.
+    public init(perMinute: Int, burst: Int? = nil) {
+        self.perMinute = max(1, perMinute)
+        self.capacity = max(1, burst ?? perMinute)
     }
 
     /// Takes a token for `client`. Returns `nil` when allowed, else the seconds to wait.
     public func take(_ client: String, now: Date) -> Int? {
-        let rate = Double(capacity) / 60
+        let rate = Double(perMinute) / 60
         return state.withLock { buckets -> Int? in
             if buckets.count >= maxClients { Self.prune(&buckets, now: now, rate: rate, capacity: Double(capacity)) }
             var bucket = buckets[client] ?? Bucket(tokens: Double(capacity), updated: now)

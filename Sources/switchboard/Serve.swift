@@ -53,6 +53,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Lifetime of a widget session token, in seconds.")
     var sessionTtl = Environment.int("SESSION_TTL") ?? 600
 
+    @Option(help: "Calls are ended after this many seconds.")
+    var maxCallDuration = Environment.int("MAX_CALL_DURATION") ?? 14_400
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel = Environment.string("LOG_LEVEL") ?? "info"
 
@@ -64,6 +67,7 @@ struct Serve: AsyncParsableCommand {
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level \(logLevel) is not a log level") }
         guard sessionRateLimit > 0 else { throw ValidationError("--session-rate-limit must be positive") }
         guard sessionTtl >= 10 else { throw ValidationError("--session-ttl must be at least 10 seconds") }
+        guard maxCallDuration >= 1 else { throw ValidationError("--max-call-duration must be at least 1 second") }
         if let database, !database.hasPrefix("sqlite:") {
             throw ValidationError("--database \(database): only SQLite (the default, or sqlite:PATH) is available in this build")
         }
@@ -104,7 +108,8 @@ struct Serve: AsyncParsableCommand {
         let signalling = SignallingPlane(
             configuration: .init(
                 bindHost: httpHost, port: sipPort, advertisedHost: publicIp ?? httpHost,
-                httpBaseURL: "http://\(httpHost):\(httpPort)", product: "Switchboard/\(Switchboard.version)"
+                httpBaseURL: "http://\(httpHost):\(httpPort)", product: "Switchboard/\(Switchboard.version)",
+                maxCallDuration: .seconds(maxCallDuration)
             ),
             trunks: trunks, callLog: callLog, logger: logger
         )

@@ -1,0 +1,57 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// Coverage-guided fuzz targets (libFuzzer) for the SIP module.
+//
+// `Sources/SIP` is a symlink to the real module, so the fuzzers exercise exactly the code the
+// server ships. Run everything with `Fuzz/run.sh`; see `Fuzz/README.md`.
+
+/// The same upcoming features as the main package, so the SIP sources compile identically.
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+/// libFuzzer coverage instrumentation and AddressSanitizer, plus the standard library's debug
+/// preconditions (bounds checks on `UnsafeBufferPointer` subscripts) kept in optimized builds.
+let instrumented: [SwiftSetting] = strict + [
+    .unsafeFlags(["-sanitize=fuzzer,address", "-assert-config", "Debug"]),
+]
+
+/// A fuzz target: `LLVMFuzzerTestOneInput` in `<name>.swift`, and a `main.swift` that hands it to
+/// the libFuzzer driver (SwiftPM links the executable's own `main`, so libFuzzer's is unused).
+func fuzzer(_ name: String) -> Target {
+    .executableTarget(
+        name: name,
+        dependencies: ["SIP", "SIPFuzzSupport", .product(name: "NIOCore", package: "swift-nio")],
+        swiftSettings: instrumented,
+        linkerSettings: [.unsafeFlags(["-sanitize=fuzzer,address"])]
+    )
+}
+
+let package = Package(
+    name: "SwitchboardFuzz",
+    platforms: [.macOS(.v15)],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+    ],
+    targets: [
+        // The real SIP module (symlinked source directory), instrumented.
+        .target(
+            name: "SIP",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: instrumented
+        ),
+        // `LLVMFuzzerRunDriver` from libFuzzer (compiler-rt), declared in a shim header.
+        .target(name: "CSwitchboardLibFuzzer"),
+        // The properties the fuzzers check (round trips through the serializers) and the driver.
+        .target(
+            name: "SIPFuzzSupport",
+            dependencies: ["SIP", "CSwitchboardLibFuzzer", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: instrumented
+        ),
+        fuzzer("SIPDatagramFuzzer"),
+        fuzzer("SDPFuzzer"),
+        fuzzer("SIPStreamFuzzer"),
+    ]
+)

@@ -1,0 +1,2 @@
+// The declarations in include/CSwitchboardLibFuzzer.h are implemented by libFuzzer itself.
+#include "CSwitchboardLibFuzzer.h"
