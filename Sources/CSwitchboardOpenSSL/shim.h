@@ -21,4 +21,18 @@ static inline long cswitchboard_BIO_set_mem_eof_return(BIO *bio, int v) { return
 static inline long cswitchboard_SSL_set_mtu(SSL *ssl, long mtu) { return SSL_set_mtu(ssl, mtu); }
 static inline int cswitchboard_SSL_set_tlsext_use_srtp(SSL *ssl, const char *profiles) { return SSL_set_tlsext_use_srtp(ssl, profiles); }
 static inline const char *cswitchboard_OpenSSL_version_text(void) { return OpenSSL_version(OPENSSL_VERSION); }
+// DTLS driver: options, protocol bounds and timer in microseconds.
+static inline uint64_t cswitchboard_SSL_OP_NO_QUERY_MTU(void) { return SSL_OP_NO_QUERY_MTU; }
+static inline int cswitchboard_SSL_CTX_set_min_proto_version(SSL_CTX *ctx, int version) { return (int)SSL_CTX_set_min_proto_version(ctx, version); }
+static inline int cswitchboard_SSL_CTX_set_max_proto_version(SSL_CTX *ctx, int version) { return (int)SSL_CTX_set_max_proto_version(ctx, version); }
+static inline long long cswitchboard_DTLS_get_timeout_us(SSL *ssl) {
+    struct timeval tv;
+    if (DTLSv1_get_timeout(ssl, &tv) != 1) { return -1; }
+    return (long long)tv.tv_sec * 1000000LL + (long long)tv.tv_usec;
+}
+static inline int cswitchboard_SSL_set_app_data(SSL *ssl, void *data) { return SSL_set_app_data(ssl, data); }
+static inline void *cswitchboard_SSL_get_app_data(const SSL *ssl) { return SSL_get_app_data(ssl); }
+// Certificates.
+static inline int cswitchboard_MBSTRING_ASC(void) { return MBSTRING_ASC; }
+static inline void cswitchboard_OPENSSL_free(void *pointer) { OPENSSL_free(pointer); }
 #endif
