@@ -23,6 +23,7 @@ static inline int cswitchboard_SSL_set_tlsext_use_srtp(SSL *ssl, const char *pro
 static inline const char *cswitchboard_OpenSSL_version_text(void) { return OpenSSL_version(OPENSSL_VERSION); }
 // DTLS driver: options, protocol bounds and timer in microseconds.
 static inline uint64_t cswitchboard_SSL_OP_NO_QUERY_MTU(void) { return SSL_OP_NO_QUERY_MTU; }
+static inline uint64_t cswitchboard_SSL_OP_NO_TICKET(void) { return SSL_OP_NO_TICKET; }
 static inline int cswitchboard_SSL_CTX_set_min_proto_version(SSL_CTX *ctx, int version) { return (int)SSL_CTX_set_min_proto_version(ctx, version); }
 static inline int cswitchboard_SSL_CTX_set_max_proto_version(SSL_CTX *ctx, int version) { return (int)SSL_CTX_set_max_proto_version(ctx, version); }
 static inline long long cswitchboard_DTLS_get_timeout_us(SSL *ssl) {
