@@ -1,0 +1,6 @@
+/// The WebRTC module: STUN messages (RFC 8489), the ICE-lite agent (RFC 8445, always
+/// controlled), consent freshness (RFC 7675) and the demultiplexing of one UDP port into STUN,
+/// DTLS, RTP and RTCP (RFC 7983).
+///
+/// Imports NIOCore and Crypto. Knows nothing of SIP, HTTP, the store or the domain.
+enum WebRTCModule {}
