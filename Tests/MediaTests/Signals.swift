@@ -28,7 +28,7 @@ enum Signals {
     }
 
     /// Signal-to-noise ratio in dB of `test` against `reference`, after finding the delay (within
-    /// `maxDelay` samples) and the gain that best align them.
+    /// `maxDelay` samples) that best aligns them; the first `skip` samples are left out.
     static func snr(reference: [Int16], test: [Int16], maxDelay: Int = 0, skip: Int = 0) -> (snr: Double, delay: Int) {
         var best = (snr: -Double.infinity, delay: 0)
         for delay in 0...maxDelay {
