@@ -60,7 +60,10 @@ public enum CompactNTPDuration {
     @inlinable
     public static func units(nanoseconds: Int64) -> UInt32 {
         guard nanoseconds > 0 else { return 0 }
-        let units = (UInt64(nanoseconds) << 16) / 1_000_000_000
+        let value = UInt64(nanoseconds)
+        let seconds = value / 1_000_000_000
+        guard seconds < 0x1_0000 else { return UInt32.max }
+        let units = seconds << 16 + ((value % 1_000_000_000) << 16) / 1_000_000_000
         return UInt32(min(units, UInt64(UInt32.max)))
     }
 

@@ -22,7 +22,7 @@ public struct RTPReceiveStatistics: Sendable {
     /// Packets this far behind are reordered or duplicates (RFC 3550 A.1 `MAX_MISORDER`).
     public static let maximumMisorder: UInt16 = 100
 
-    /// The RTP clock rate of the stream, in Hz.
+    /// The RTP clock rate of the stream, in Hz (clamped to 1 Hz...10 MHz).
     public let clockRate: Int
     /// Sequential packets required before the source is valid (RFC 3550 `MIN_SEQUENTIAL`).
     public let minimumSequential: Int
@@ -48,7 +48,7 @@ public struct RTPReceiveStatistics: Sendable {
 
     /// Statistics for a stream with `clockRate` (8000 for G.711, 48000 for Opus).
     public init(clockRate: Int, minimumSequential: Int = 2) {
-        self.clockRate = max(clockRate, 1)
+        self.clockRate = min(max(clockRate, 1), 10_000_000)
         self.minimumSequential = max(minimumSequential, 0)
     }
 
@@ -163,7 +163,7 @@ public struct RTPReceiveStatistics: Sendable {
         let expected = expectedPackets
         let expectedInterval = expected - expectedPrior
         expectedPrior = expected
-        let receivedInterval = Int64(receivedPackets &- receivedPrior)
+        let receivedInterval = Int64(truncatingIfNeeded: receivedPackets &- receivedPrior)
         receivedPrior = receivedPackets
         let lostInterval = expectedInterval - receivedInterval
         var fraction: UInt8 = 0
@@ -188,7 +188,7 @@ public struct RTPReceiveStatistics: Sendable {
 
 /// Send-side statistics of one RTP stream, for the sender information of an SR (RFC 3550 §6.4.1).
 public struct RTPSendStatistics: Sendable {
-    /// The RTP clock rate of the stream, in Hz.
+    /// The RTP clock rate of the stream, in Hz (clamped to 1 Hz...10 MHz).
     public let clockRate: Int
     /// Packets sent.
     public private(set) var packetCount: UInt32 = 0
@@ -201,7 +201,7 @@ public struct RTPSendStatistics: Sendable {
 
     /// Statistics for a stream with `clockRate`.
     public init(clockRate: Int) {
-        self.clockRate = max(clockRate, 1)
+        self.clockRate = min(max(clockRate, 1), 10_000_000)
     }
 
     /// Records a sent packet.

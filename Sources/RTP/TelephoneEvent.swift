@@ -77,8 +77,8 @@ public struct TelephoneEventRateConverter: Equatable, Sendable {
     /// A converter whose input timestamp `input` corresponds to output timestamp `output` (the
     /// media session's mapping between the two audio streams).
     public init(inputClockRate: Int, outputClockRate: Int, anchor input: UInt32, output: UInt32) {
-        self.inputClockRate = max(inputClockRate, 1)
-        self.outputClockRate = max(outputClockRate, 1)
+        self.inputClockRate = min(max(inputClockRate, 1), 10_000_000)
+        self.outputClockRate = min(max(outputClockRate, 1), 10_000_000)
         self.anchorInput = input
         self.anchorOutput = output
     }

@@ -253,5 +253,7 @@ struct RTCPTests {
         #expect(CompactNTPDuration.units(nanoseconds: 500_000_000) == 0x8000)
         #expect(CompactNTPDuration.nanoseconds(units: 0x1_8000) == 1_500_000_000)
         #expect(CompactNTPDuration.units(nanoseconds: -5) == 0)
+        #expect(CompactNTPDuration.units(nanoseconds: 65535 * 1_000_000_000 + 500_000_000) == 0xFFFF_8000)
+        #expect(CompactNTPDuration.units(nanoseconds: .max) == UInt32.max)
     }
 }
