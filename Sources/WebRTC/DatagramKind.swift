@@ -20,26 +20,23 @@ public enum DatagramKind: Sendable, Hashable {
     /// Classifies `bytes`. Allocation-free; reads at most two bytes.
     @inlinable
     public init(classifying bytes: UnsafeRawBufferPointer) {
-        guard let first = bytes.first else {
+        guard bytes.count > 0 else {
             self = .unknown
             return
         }
-        switch first {
-        case 0...3:
+        let first = bytes[0]
+        // Plain comparisons rather than range patterns: no generic code even in debug builds.
+        if first <= 3 {
             self = .stun
-        case 16...19:
+        } else if first >= 16 && first <= 19 {
             self = .zrtp
-        case 20...63:
+        } else if first >= 20 && first <= 63 {
             self = .dtls
-        case 64...79:
+        } else if first >= 64 && first <= 79 {
             self = .turnChannel
-        case 128...191:
-            if bytes.count >= 2, (192...223).contains(bytes[1]) {
-                self = .rtcp
-            } else {
-                self = .rtp
-            }
-        default:
+        } else if first >= 128 && first <= 191 {
+            self = bytes.count >= 2 && bytes[1] >= 192 && bytes[1] <= 223 ? .rtcp : .rtp
+        } else {
             self = .unknown
         }
     }

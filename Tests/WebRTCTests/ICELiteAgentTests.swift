@@ -21,7 +21,7 @@ struct Browser {
     ) throws -> [UInt8] {
         nextID += 1
         let username = username ?? "\(remote.usernameFragment):\(local.usernameFragment)"
-        let key = STUNKey.shortTerm(password: password ?? remote.password)
+        let key = STUNIntegrityKey.shortTerm(password: password ?? remote.password)
         return try STUNMessageWriter.encode(type: type, transactionID: STUNTransactionID(high: 7, low: nextID)) { writer throws(STUNEncodeError) in
             try writer.append(STUNAttributeType(rawValue: 0xC057), value: [0, 1, 0, 10])
             if !username.isEmpty { try writer.append(.username, text: username) }
@@ -72,7 +72,7 @@ struct ICELiteAgentTests {
         #expect(message.type == .bindingSuccess)
         #expect(message.transactionID == (try STUNMessage(parsing: request)).transactionID)
         #expect(try message.xorMappedAddress?.socketAddress() == hostAddress)
-        #expect(message.verifyMessageIntegrity(in: bytes, key: STUNKey.shortTerm(password: gateway.password)))
+        #expect(message.verifyMessageIntegrity(in: bytes, key: STUNIntegrityKey.shortTerm(password: gateway.password)))
         #expect(message.verifyFingerprint(in: bytes))
         #expect(message.attributes.last?.type == .fingerprint)
         #expect(agent.selectedAddress == nil)
@@ -172,7 +172,7 @@ struct ICELiteAgentTests {
         let (message, bytes) = try response(action)
         #expect(message.errorCode?.code == 487)
         #expect(message.errorReason(in: bytes) == "Role Conflict")
-        #expect(message.verifyMessageIntegrity(in: bytes, key: STUNKey.shortTerm(password: gateway.password)))
+        #expect(message.verifyMessageIntegrity(in: bytes, key: STUNIntegrityKey.shortTerm(password: gateway.password)))
         #expect(message.verifyFingerprint(in: bytes))
         #expect(agent.selectedAddress == nil)
         #expect(agent.statistics.roleConflicts == 1)
@@ -187,7 +187,7 @@ struct ICELiteAgentTests {
         #expect(message.errorCode?.code == 420)
         let unknown = try #require(message.first(.unknownAttributes))
         #expect(STUNMessage.value(of: unknown, in: bytes) == [0x00, 0x77])
-        #expect(message.verifyMessageIntegrity(in: bytes, key: STUNKey.shortTerm(password: gateway.password)))
+        #expect(message.verifyMessageIntegrity(in: bytes, key: STUNIntegrityKey.shortTerm(password: gateway.password)))
         // An unknown comprehension-optional attribute is fine.
         #expect(agent.receive(try browser.check(extra: STUNAttributeType(rawValue: 0x8077)), from: hostAddress, now: start).outcome == .valid)
     }
@@ -312,7 +312,7 @@ struct ICELiteAgentTests {
         #expect(action.event == nil)
         #expect(agent.nextDeadline == start + .seconds(52))
         let (message, bytes) = try response(action)
-        #expect(message.verifyMessageIntegrity(in: bytes, key: STUNKey.shortTerm(password: newGateway.password)))
+        #expect(message.verifyMessageIntegrity(in: bytes, key: STUNIntegrityKey.shortTerm(password: newGateway.password)))
 
         action = agent.receive(try restarted.check(useCandidate: true), from: relayAddress, now: start + .seconds(23))
         #expect(action.event == .selectedAddressChanged(relayAddress))

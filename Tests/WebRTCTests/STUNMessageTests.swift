@@ -4,7 +4,7 @@ import Testing
 
 @Suite("STUN messages: RFC 5769 vectors")
 struct RFC5769Tests {
-    let shortTermKey = STUNKey.shortTerm(password: RFC5769.password)
+    let shortTermKey = STUNIntegrityKey.shortTerm(password: RFC5769.password)
 
     @Test func sampleRequest() throws {
         let bytes = RFC5769.sampleRequest
@@ -21,7 +21,7 @@ struct RFC5769Tests {
         #expect(!message.useCandidate)
         #expect(message.unknownComprehensionRequiredCount == 0)
         #expect(message.verifyMessageIntegrity(in: bytes, key: shortTermKey))
-        #expect(!message.verifyMessageIntegrity(in: bytes, key: STUNKey.shortTerm(password: "VOkJxbRl1RmTxUk/WvJxBr")))
+        #expect(!message.verifyMessageIntegrity(in: bytes, key: STUNIntegrityKey.shortTerm(password: "VOkJxbRl1RmTxUk/WvJxBr")))
         #expect(message.verifyFingerprint(in: bytes))
     }
 
@@ -90,9 +90,9 @@ struct RFC5769Tests {
         #expect(STUNMessage.value(of: nonce, in: bytes) == Array(RFC5769.nonce.utf8))
         let realm = try #require(message.first(.realm))
         #expect(STUNMessage.value(of: realm, in: bytes) == Array(RFC5769.realm.utf8))
-        let key = STUNKey.longTerm(username: RFC5769.longTermUsername, realm: RFC5769.realm, password: RFC5769.longTermPassword)
+        let key = STUNIntegrityKey.longTerm(username: RFC5769.longTermUsername, realm: RFC5769.realm, password: RFC5769.longTermPassword)
         #expect(message.verifyMessageIntegrity(in: bytes, key: key))
-        #expect(!message.verifyMessageIntegrity(in: bytes, key: STUNKey.longTerm(username: RFC5769.longTermUsername, realm: RFC5769.realm, password: "TheMatrix")))
+        #expect(!message.verifyMessageIntegrity(in: bytes, key: STUNIntegrityKey.longTerm(username: RFC5769.longTermUsername, realm: RFC5769.realm, password: "TheMatrix")))
         #expect(message.fingerprint == nil)
         #expect(!message.verifyFingerprint(in: bytes))
 
@@ -210,7 +210,7 @@ struct STUNMessageTests {
         let bytes = try STUNMessageWriter.encode(type: .bindingRequest, transactionID: Self.transactionID) { writer throws(STUNEncodeError) in
             try writer.appendPriority(1)
             try writer.appendPriority(2)
-            try writer.appendMessageIntegrity(key: STUNKey.shortTerm(password: "password"))
+            try writer.appendMessageIntegrity(key: STUNIntegrityKey.shortTerm(password: "password"))
             try writer.appendICEControlled(tiebreaker: 7)
             try writer.appendUseCandidate()
             try writer.append(STUNAttributeType(rawValue: 0x0042), value: [1])
@@ -222,12 +222,12 @@ struct STUNMessageTests {
         #expect(!message.useCandidate)
         #expect(message.unknownComprehensionRequiredCount == 0)
         #expect(message.attributes.count == 7)
-        #expect(message.verifyMessageIntegrity(in: bytes, key: STUNKey.shortTerm(password: "password")))
+        #expect(message.verifyMessageIntegrity(in: bytes, key: STUNIntegrityKey.shortTerm(password: "password")))
         #expect(message.verifyFingerprint(in: bytes))
     }
 
     @Test func writesAndReadsEveryTypedAttribute() throws {
-        let key = STUNKey.shortTerm(password: "a-password-of-22-chars")
+        let key = STUNIntegrityKey.shortTerm(password: "a-password-of-22-chars")
         let v4 = STUNTransportAddress(ipv4: 0x0A00_0001, port: 5000)
         let bytes = try STUNMessageWriter.encode(type: .bindingError, transactionID: Self.transactionID) { writer throws(STUNEncodeError) in
             try writer.append(.username, text: "abcd:efgh")
@@ -255,7 +255,7 @@ struct STUNMessageTests {
         #expect(message.software(in: bytes) == "Switchboard")
         #expect(message.verifyMessageIntegrity(in: bytes, key: key))
         #expect(message.verifyMessageIntegritySHA256(in: bytes, key: key))
-        #expect(!message.verifyMessageIntegritySHA256(in: bytes, key: STUNKey.shortTerm(password: "another-password-22-ch")))
+        #expect(!message.verifyMessageIntegritySHA256(in: bytes, key: STUNIntegrityKey.shortTerm(password: "another-password-22-ch")))
         #expect(message.verifyFingerprint(in: bytes))
         let unknown = try #require(message.first(.unknownAttributes))
         #expect(STUNMessage.value(of: unknown, in: bytes) == [0x00, 0x7F])

@@ -1,4 +1,3 @@
-import Crypto
 public import NIOCore
 
 /// Something the ICE-lite agent reports to the media session.
@@ -100,7 +99,7 @@ public struct ICELiteAgent {
     public private(set) var selectedAddress: SocketAddress?
     public private(set) var statistics = ICEStatistics()
 
-    private var localKey: SymmetricKey
+    private var localKey: STUNIntegrityKey
     /// `localUfrag:` as bytes.
     private var usernamePrefix: [UInt8]
     private var remoteFragment: [UInt8]?
@@ -114,7 +113,7 @@ public struct ICELiteAgent {
         self.state = .checking(since: now)
         self.localCredentials = local
         self.remoteCredentials = remote
-        self.localKey = STUNKey.shortTerm(password: local.password)
+        self.localKey = STUNIntegrityKey.shortTerm(password: local.password)
         self.usernamePrefix = Array(local.usernameFragment.utf8) + [UInt8(ascii: ":")]
         self.remoteFragment = remote.map { Array($0.usernameFragment.utf8) }
     }
@@ -131,7 +130,7 @@ public struct ICELiteAgent {
     /// Before connectivity, the connectivity timeout starts again at `now`.
     public mutating func restart(local: ICECredentials, remote: ICECredentials?, now: NIODeadline) {
         localCredentials = local
-        localKey = STUNKey.shortTerm(password: local.password)
+        localKey = STUNIntegrityKey.shortTerm(password: local.password)
         usernamePrefix = Array(local.usernameFragment.utf8) + [UInt8(ascii: ":")]
         remoteCredentials = remote
         remoteFragment = remote.map { Array($0.usernameFragment.utf8) }
@@ -233,9 +232,21 @@ public struct ICELiteAgent {
     /// credentials are unknown).
     private func matchesCredentials(_ username: UnsafeRawBufferPointer) -> Bool {
         let prefix = usernamePrefix
-        guard username.count > prefix.count, username.starts(with: prefix) else { return false }
+        guard username.count > prefix.count, Self.equal(username, from: 0, prefix) else { return false }
         guard let remote = remoteFragment else { return true }
-        return username.count == prefix.count + remote.count && username.dropFirst(prefix.count).elementsEqual(remote)
+        return username.count == prefix.count + remote.count && Self.equal(username, from: prefix.count, remote)
+    }
+
+    /// Whether `bytes[offset...]` starts with `expected` (index loops: no generic iterators on
+    /// the per-check path).
+    private static func equal(_ bytes: UnsafeRawBufferPointer, from offset: Int, _ expected: [UInt8]) -> Bool {
+        guard bytes.count - offset >= expected.count else { return false }
+        var index = 0
+        while index < expected.count {
+            if bytes[offset + index] != expected[index] { return false }
+            index += 1
+        }
+        return true
     }
 
     /// An error response to the current message; with MESSAGE-INTEGRITY when the request

@@ -1,4 +1,4 @@
-public import Crypto
+import Crypto
 
 // `UnsafeRawBufferPointer: DataProtocol`, which `HMAC.update(data:)` takes.
 #if canImport(FoundationEssentials)
@@ -141,26 +141,22 @@ public struct STUNMessageWriter {
 
     /// Appends MESSAGE-INTEGRITY: the HMAC-SHA1 under `key` of the message so far, with the
     /// length field already counting this attribute (RFC 8489 §14.5).
-    public mutating func appendMessageIntegrity(key: SymmetricKey) throws(STUNEncodeError) {
+    public mutating func appendMessageIntegrity(key: STUNIntegrityKey) throws(STUNEncodeError) {
         try reserve(24)
         let headerOffset = count
         setLengthField(headerOffset + 24 - STUNMessage.headerLength)
-        var hmac = HMAC<Insecure.SHA1>(key: key)
-        hmac.update(data: UnsafeRawBufferPointer(rebasing: buffer[0..<headerOffset]))
-        let code = hmac.finalize()
         try beginAttribute(.messageIntegrity, length: 20)
-        code.withUnsafeBytes { mac in
-            UnsafeMutableRawBufferPointer(rebasing: buffer[count..<(count + 20)]).copyMemory(from: mac)
-        }
+        let message = UnsafeRawBufferPointer(rebasing: buffer[0..<headerOffset])
+        key.sha1.authenticate(into: UnsafeMutableRawBufferPointer(rebasing: buffer[count..<(count + 20)])) { $0.update(message) }
         count += 20
     }
 
     /// Appends MESSAGE-INTEGRITY-SHA256 (the full 32-byte HMAC-SHA256, RFC 8489 §14.6).
-    public mutating func appendMessageIntegritySHA256(key: SymmetricKey) throws(STUNEncodeError) {
+    public mutating func appendMessageIntegritySHA256(key: STUNIntegrityKey) throws(STUNEncodeError) {
         try reserve(36)
         let headerOffset = count
         setLengthField(headerOffset + 36 - STUNMessage.headerLength)
-        var hmac = HMAC<SHA256>(key: key)
+        var hmac = HMAC<SHA256>(key: key.symmetricKey)
         hmac.update(data: UnsafeRawBufferPointer(rebasing: buffer[0..<headerOffset]))
         let code = hmac.finalize()
         try beginAttribute(.messageIntegritySHA256, length: 32)

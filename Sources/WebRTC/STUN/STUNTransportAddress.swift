@@ -44,18 +44,12 @@ public struct STUNTransportAddress: Sendable, Hashable, CustomStringConvertible 
     public init?(_ address: SocketAddress) {
         switch address {
         case .v4(let v4):
-            var value: UInt32 = 0
-            withUnsafeBytes(of: v4.address.sin_addr) { raw in
-                for byte in raw.prefix(4) { value = value << 8 | UInt32(byte) }
-            }
+            // `sin_addr` and `sin6_addr` hold the address in network order.
+            let value = withUnsafeBytes(of: v4.address.sin_addr) { UInt32(bigEndian: $0.loadUnaligned(as: UInt32.self)) }
             self.init(ipv4: value, port: UInt16(bigEndian: v4.address.sin_port))
         case .v6(let v6):
-            var high: UInt64 = 0
-            var low: UInt64 = 0
-            withUnsafeBytes(of: v6.address.sin6_addr) { raw in
-                for (index, byte) in raw.prefix(16).enumerated() {
-                    if index < 8 { high = high << 8 | UInt64(byte) } else { low = low << 8 | UInt64(byte) }
-                }
+            let (high, low) = withUnsafeBytes(of: v6.address.sin6_addr) { raw in
+                (UInt64(bigEndian: raw.loadUnaligned(as: UInt64.self)), UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self)))
             }
             self.init(ipv6High: high, low: low, port: UInt16(bigEndian: v6.address.sin6_port))
         case .unixDomainSocket:
