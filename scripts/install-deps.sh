@@ -6,8 +6,9 @@ set -euo pipefail
 want_debs=(
     pkg-config libssl-dev libsrtp2-dev libopus-dev libxml2-dev libsqlite3-dev
     curl wrk python3-venv sip-tester
+    chromium chromium-driver
 )
-want_py=(pytest requests schemathesis websockets)
+want_py=(pytest requests schemathesis websockets selenium aiortc)
 # Benchmarks also compare against Kamailio: `install-deps.sh --bench`.
 if [ "${1:-}" = "--bench" ]; then want_debs+=(kamailio); fi
 
