@@ -142,7 +142,8 @@ public final class Resampler {
             while tap < taps {
                 let x = UnsafeRawPointer(window + tap).loadUnaligned(as: SIMD8<Float>.self)
                 let h = UnsafeRawPointer(branch + tap).loadUnaligned(as: SIMD8<Float>.self)
-                sum.addProduct(x, h)
+                // Multiply then add: a fused multiply-add would call fmaf per lane on x86-64 builds without FMA.
+                sum += x * h
                 tap += 8
             }
             let value = sum.sum().rounded()
