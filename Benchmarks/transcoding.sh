@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Transcoding benchmark: CPU per 20 ms frame for an Opus ↔ PCMU call (bare libopus + resampler
 # vs the Media module's Transcoder), calls per core, and PESQ narrow-band scores that show what
-# Opus complexity 0, 5 and 10 cost in quality once the audio ends up in PCMU.
+# Opus complexity 0, 5, 8 and 10 cost in quality once the audio ends up in PCMU.
 #
 # Needs: espeak-ng, sox, the Swift toolchain, python3 (a venv with pesq, numpy, scipy is made in
 # .build-venv on first use). Usage: Benchmarks/transcoding.sh  (JOBS=2 by default)
@@ -46,7 +46,7 @@ d = sys.argv[1]
 load = lambda name: np.fromfile(f"{d}/{name}.raw", dtype="<i2").astype(np.float64)
 ref = load("reference")
 rows = [("speech → PCMU (direct)", "pcmu")] + [
-    (f"speech → Opus 32 kb/s c{c} (48 kHz) → decode → 8 kHz → PCMU", f"opus-c{c}") for c in (0, 5, 10)]
+    (f"speech → Opus 32 kb/s c{c} (48 kHz) → decode → 8 kHz → PCMU", f"opus-c{c}") for c in (0, 5, 8, 10)]
 for label, name in rows:
     deg = load(name)
     n = min(len(ref), len(deg))

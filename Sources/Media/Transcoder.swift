@@ -104,7 +104,7 @@ public final class Transcoder {
         into output: UnsafeMutableRawBufferPointer
     ) throws(MediaError) -> Int {
         let count = frameSamples
-        consecutiveLosses += 1
+        consecutiveLosses = min(consecutiveLosses + 1, 64)
         if let opusDecoder {
             let frame = UnsafeMutableBufferPointer(rebasing: decoded[0..<count])
             if let next, !next.isEmpty {

@@ -152,6 +152,13 @@ import Testing
         #expect(levels[0] > 3_000 && levels[0] < levels[0] * 2)
         #expect(levels[1] < levels[0] * 0.6 && levels[2] < levels[1] * 0.6)
         #expect(levels[4] < 10, "silence after the fade: \(levels)")
+        // A long outage keeps producing silent frames, and the stream resumes after it.
+        var out = [UInt8](repeating: 0, count: 160)
+        for _ in 0..<40_000 {
+            _ = try out.withUnsafeMutableBytes { try transcoder.transcodeMissingFrame(into: $0) }
+        }
+        #expect(try Self.pcm([out], .pcma).allSatisfy { abs(Int($0)) <= 8 })
+        #expect(try Self.transcode(transcoder, packets[0]).count == 160)
     }
 
     @Test func opusLossIsRecoveredFromTheNextPacketsFEC() throws {

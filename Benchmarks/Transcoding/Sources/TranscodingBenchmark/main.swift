@@ -3,11 +3,11 @@
 //   TranscodingBenchmark speed <speech-48k-s16le.raw>
 //       ns per 20 ms frame for the resampler, G.711, G.722, and for both directions of an
 //       Opus ↔ PCMU call, bare (libopus + resampler called directly) and through `Transcoder`,
-//       at Opus complexity 0, 5 and 10, 32 kb/s; calls per core for each.
+//       at Opus complexity 0, 5, 8 and 10, 32 kb/s; calls per core for each.
 //   TranscodingBenchmark pesq-material <speech-48k-s16le.raw> <directory>
 //       writes 8 kHz s16le files for PESQ: reference.raw (the speech resampled to 8 kHz),
 //       pcmu.raw (speech → PCMU → PCM), opus-c<N>.raw (speech → Opus at 48 kHz, complexity N
-//       → decode → 8 kHz → PCMU → PCM) for N in 0, 5, 10.
+//       → decode → 8 kHz → PCMU → PCM) for N in 0, 5, 8, 10.
 
 import CSwitchboardOpus
 import Foundation
@@ -16,6 +16,8 @@ import Media
 let frame48 = 960
 let frame8 = 160
 let bitrate = 32_000
+/// The Opus complexities measured, from the cheapest to the best.
+let complexities = [0, 5, 8, 10]
 
 enum BenchmarkFailure: Error { case usage, unreadable(String), media(MediaError) }
 
@@ -128,7 +130,7 @@ func speed(_ speech: [Int16]) throws {
     }
     print(String(format: "G.711 µ-law encode: %8.0f ns/frame   G.722 encode: %8.0f ns/frame", g711Ns, g722Ns))
 
-    for complexity in [0, 5, 10] {
+    for complexity in complexities {
         let packets = try opusPackets(speech, complexity: complexity)
 
         // (a) The bound: libopus and the resampler called directly, G.711 inline.
@@ -210,7 +212,7 @@ func pesqMaterial(_ speech: [Int16], directory: String) throws {
     try write(narrow, to: directory + "/reference.raw")
     // Speech sent straight to PCMU and decoded.
     try write(narrow.map { MuLaw.decode(MuLaw.encode($0)) }, to: directory + "/pcmu.raw")
-    for complexity in [0, 5, 10] {
+    for complexity in complexities {
         let transcoder = try Transcoder(from: .opus, to: .pcmu)
         var out = [UInt8](repeating: 0, count: Transcoder.maximumPayloadSize)
         var degraded: [Int16] = []
