@@ -249,7 +249,7 @@ public final class DTLSEndpoint {
         return DTLSOutput(datagrams: drainWriteBIO(), nextTimer: nextTimer())
     }
 
-    /// Closes the endpoint, sending close_notify if a handshake was under way or done.
+    /// Closes the endpoint; once connected, the output carries close_notify for the peer.
     public func close(now: NIODeadline) -> DTLSOutput {
         guard state == .handshaking || state == .connected else { return DTLSOutput() }
         OpenSSLErrorQueue.clear()

@@ -16,6 +16,8 @@ public enum SRTPError: Error, Hashable, Sendable {
     case invalidKeyLength(expected: Int, actual: Int)
     /// The outbound and inbound keys name different profiles.
     case profileMismatch
+    /// The replay window is outside libsrtp2's 64...32768 packets.
+    case invalidReplayWindow(Int)
     /// The system random generator failed.
     case randomGenerationFailed
     /// Any other libsrtp2 status (`srtp_err_status_t` raw value).

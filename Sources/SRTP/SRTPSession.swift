@@ -26,7 +26,7 @@ public final class SRTPSession {
     ///
     /// - Parameter replayWindow: inbound replay window in packets, 64 to 32768 (libsrtp2's range).
     public init(keys: SRTPKeys, replayWindow: Int = 1024) throws(SRTPError) {
-        guard (64...32768).contains(replayWindow) else { throw .library(status: srtp_err_status_bad_param.rawValue) }
+        guard (64...32768).contains(replayWindow) else { throw .invalidReplayWindow(replayWindow) }
         self.profile = keys.profile
         self.replayWindow = replayWindow
         let outbound = try Self.makeContext(
