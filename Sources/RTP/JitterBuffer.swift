@@ -22,7 +22,8 @@ public struct JitterBuffer: Sendable {
     public struct Configuration: Sendable, Equatable {
         /// The stream's RTP clock rate, in Hz.
         public var clockRate: Int
-        /// The number of packet slots; also the reorder window (at most 1024).
+        /// The number of packet slots and the reorder window, rounded up to a power of two
+        /// (2...1024).
         public var capacity: Int
         /// The largest payload a slot holds; larger packets are dropped.
         public var maximumPayloadSize: Int
@@ -147,7 +148,10 @@ public struct JitterBuffer: Sendable {
     public init(configuration: Configuration) {
         var configuration = configuration
         configuration.clockRate = min(max(configuration.clockRate, 1), 1_000_000)
-        configuration.capacity = min(max(configuration.capacity, 2), 1024)
+        // A power of two, so that slot indices stay consistent across the sequence number wrap.
+        var capacity = 2
+        while capacity < min(configuration.capacity, 1024) { capacity <<= 1 }
+        configuration.capacity = capacity
         configuration.maximumPayloadSize = min(max(configuration.maximumPayloadSize, 1), 65536)
         let limit = Int64(60_000_000_000)
         func clamp(_ value: TimeAmount, _ low: Int64) -> TimeAmount { .nanoseconds(min(max(value.nanoseconds, low), limit)) }

@@ -2,5 +2,17 @@
 /// (RFC 8285), per-stream statistics (loss, jitter, RTT, MOS estimate), the adaptive jitter
 /// buffer, and telephone-event (RFC 4733).
 ///
-/// Imports NIOCore only. Knows nothing of SIP, HTTP, the store or the domain.
+/// - Packets: ``RTPHeader`` (parse), ``RTPMutablePacket`` (rewrite in place),
+///   ``RTPPacketWriter`` (build); ``RTCPCompoundPacket`` (validate and iterate),
+///   ``RTCPMessage`` (decoded packets), ``RTCPCompoundWriter`` (build).
+/// - Statistics: ``RTPReceiveStatistics``, ``RTPSendStatistics``, ``RoundTripTime``,
+///   ``VoiceQualityEstimate``, ``NTPTimestamp``.
+/// - Playout: ``JitterBuffer``. Events: ``TelephoneEvent``, ``TelephoneEventRateConverter``.
+///
+/// Everything on the packet path works on caller-owned `UnsafeRawBufferPointer` and
+/// `UnsafeMutableRawBufferPointer` views, does not allocate, takes no locks, uses no
+/// existentials, and rejects bad input with typed errors instead of trapping.
+///
+/// Imports NIOCore only (for `NIODeadline` and `TimeAmount`). Knows nothing of SIP, HTTP, the
+/// store or the domain.
 enum RTPModule {}

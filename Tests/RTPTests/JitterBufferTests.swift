@@ -147,6 +147,20 @@ struct JitterBufferTests {
         #expect(harness.buffer.statistics.resynchronisations == 0)
     }
 
+    @Test func wrapsWithACapacityThatDoesNotDivide65536() {
+        // 40 slots are rounded up to 64: with 40, 65535 and 15 would share a slot.
+        var harness = JitterBufferHarness(.init(clockRate: 8000, capacity: 40))
+        #expect(harness.buffer.configuration.capacity == 64)
+        var sequence: UInt16 = 65530
+        for index in 0..<30 {
+            #expect(harness.send(sequence, timestamp: UInt32(index) * 160, at: 0) == .accepted)
+            sequence &+= 1
+        }
+        #expect(harness.buffer.bufferedFrames == 30)
+        let played = (0..<30).map { harness.play(at: 60 + Int64($0) * 20) }
+        #expect(played == (0..<30).map { "\(UInt16(65530) &+ UInt16($0))" })
+    }
+
     @Test func resynchronisesOnSSRCChange() {
         var harness = JitterBufferHarness()
         for sequence in UInt16(0)..<4 { harness.send(sequence, at: Int64(sequence) * 20) }
