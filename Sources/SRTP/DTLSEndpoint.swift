@@ -157,8 +157,9 @@ public final class DTLSEndpoint {
         _ = cswitchboard_BIO_set_mem_eof_return(readBIO, -1)
         _ = cswitchboard_BIO_set_mem_eof_return(writeBIO, -1)
         SSL_set_bio(ssl, readBIO, writeBIO)  // the SSL object owns both BIOs from here
-        // The MTU is the configured one; sessions are never resumed, so no tickets are sent.
-        _ = SSL_set_options(ssl, cswitchboard_SSL_OP_NO_QUERY_MTU() | cswitchboard_SSL_OP_NO_TICKET())
+        // The MTU is the configured one; sessions are never resumed (no tickets) nor renegotiated.
+        _ = SSL_set_options(
+            ssl, cswitchboard_SSL_OP_NO_QUERY_MTU() | cswitchboard_SSL_OP_NO_TICKET() | cswitchboard_SSL_OP_NO_RENEGOTIATION())
         guard cswitchboard_SSL_set_mtu(ssl, configuration.mtu) > 0,
             cswitchboard_SSL_set_tlsext_use_srtp(ssl, profiles) == 0
         else {
