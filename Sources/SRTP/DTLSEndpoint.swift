@@ -72,6 +72,7 @@ public final class DTLSEndpoint {
         /// Cap of the doubled retransmission interval (RFC 6347: 60 s).
         public var maximumRetransmissionInterval: TimeAmount
 
+        /// A configuration with RFC 6347's retransmission intervals and GCM preferred over CM_80.
         public init(
             role: Role,
             certificate: DTLSCertificate,
@@ -97,10 +98,13 @@ public final class DTLSEndpoint {
     public enum State: Sendable, Hashable {
         /// Made, ``start(now:)`` not called yet.
         case idle
+        /// Started, not yet connected.
         case handshaking
+        /// Connected; ``DTLSEndpoint/keys`` holds the SRTP keys.
         case connected
         /// Closed by either side.
         case closed
+        /// Failed; the event said why.
         case failed
     }
 

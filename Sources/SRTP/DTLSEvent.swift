@@ -39,6 +39,7 @@ public struct DTLSOutput: Sendable {
     /// The event this input caused.
     public var event: DTLSEvent?
 
+    /// An output; by default nothing to send, no timer and no event.
     public init(datagrams: [ByteBuffer] = [], nextTimer: NIODeadline? = nil, event: DTLSEvent? = nil) {
         self.datagrams = datagrams
         self.nextTimer = nextTimer

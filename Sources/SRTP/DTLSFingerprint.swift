@@ -116,5 +116,6 @@ public struct DTLSFingerprint: Sendable, Hashable, CustomStringConvertible {
     /// The whole `a=fingerprint` value: `sha-256 AB:CD:...`.
     public var sdpValue: String { "\(algorithm.rawValue) \(hex)" }
 
+    /// The `a=fingerprint` value.
     public var description: String { sdpValue }
 }
