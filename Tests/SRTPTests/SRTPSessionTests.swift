@@ -275,7 +275,7 @@ private struct PacketBuffer {
 
     /// Prints the cost of one protect and one unprotect of a 172-byte RTP packet, timed over a
     /// batch (no assertion on time; the figures depend on the machine and the build).
-    @Test(arguments: [SRTPProfile.aeadAES128GCM, .aes128CMHMACSHA1_80])
+    @Test(.serialized, arguments: [SRTPProfile.aeadAES128GCM, .aes128CMHMACSHA1_80])
     func protectAndUnprotectCost(profile: SRTPProfile) throws {
         let (alice, bob) = try sessionPair(profile)
         let count = 5000
