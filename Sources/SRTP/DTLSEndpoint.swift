@@ -153,7 +153,11 @@ public final class DTLSEndpoint {
         guard let ssl = SSL_new(context) else {
             throw .setupFailed(reason: OpenSSLErrorQueue.drain(fallback: "SSL_new failed"))
         }
-        guard let readBIO = BIO_new(BIO_s_mem()), let writeBIO = BIO_new(BIO_s_mem()) else {
+        let readBIO = BIO_new(BIO_s_mem())
+        let writeBIO = BIO_new(BIO_s_mem())
+        guard let readBIO, let writeBIO else {
+            if let readBIO { BIO_free(readBIO) }
+            if let writeBIO { BIO_free(writeBIO) }
             SSL_free(ssl)
             throw .setupFailed(reason: OpenSSLErrorQueue.drain(fallback: "BIO_new failed"))
         }
