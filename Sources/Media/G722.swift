@@ -127,6 +127,18 @@ enum G722Tables {
     static let rh2: [Int] = [2, 1, 2, 1]
     /// The 24-tap QMF, as 12 coefficients applied to even and odd taps.
     static let qmf: [Int] = [3, -11, 12, 32, -210, 951, 3876, -805, 362, -156, 53, -11]
+
+    /// The two QMF sums over the 24-sample history `x`: even taps with the coefficients in
+    /// order, odd taps with them reversed.
+    @inline(__always)
+    static func qmfSums(_ x: UnsafeBufferPointer<Int>) -> (even: Int, odd: Int) {
+        // Written out: the coefficients are constants, so this compiles to plain multiply-adds.
+        let even = x[0] * 3 + x[2] * -11 + x[4] * 12 + x[6] * 32 + x[8] * -210 + x[10] * 951
+            + x[12] * 3876 + x[14] * -805 + x[16] * 362 + x[18] * -156 + x[20] * 53 + x[22] * -11
+        let odd = x[1] * -11 + x[3] * 53 + x[5] * -156 + x[7] * 362 + x[9] * -805 + x[11] * 3876
+            + x[13] * 951 + x[15] * -210 + x[17] * 32 + x[19] * 12 + x[21] * -11 + x[23] * 3
+        return (even, odd)
+    }
 }
 
 /// A G.722 encoder at 64 kbit/s (mode 1): 16 kHz linear PCM in, one byte per two samples out
@@ -166,15 +178,11 @@ public struct G722Encoder: Sendable {
     private mutating func encodePair(_ first: Int, _ second: Int) -> UInt8 {
         let sat = G722Band.saturate
         // Transmit QMF: shift in two samples, keep one low-band and one high-band output.
-        history.withUnsafeMutableBufferPointer { x in
-            for i in 0..<22 { x[i] = x[i + 2] }
+        let (sumOdd, sumEven) = history.withUnsafeMutableBufferPointer { x in
+            _ = x.update(fromContentsOf: x[2..<24])
             x[22] = first
             x[23] = second
-        }
-        var sumOdd = 0, sumEven = 0
-        for i in 0..<12 {
-            sumOdd += history[2 * i] * G722Tables.qmf[i]
-            sumEven += history[2 * i + 1] * G722Tables.qmf[11 - i]
+            return G722Tables.qmfSums(UnsafeBufferPointer(x))
         }
         let xLow = (sumEven + sumOdd) >> 14
         let xHigh = (sumEven - sumOdd) >> 14
@@ -253,15 +261,11 @@ public struct G722Decoder: Sendable {
         high.adapt(dHigh)
 
         // Receive QMF.
-        history.withUnsafeMutableBufferPointer { x in
-            for i in 0..<22 { x[i] = x[i + 2] }
+        let (out2, out1) = history.withUnsafeMutableBufferPointer { x in
+            _ = x.update(fromContentsOf: x[2..<24])
             x[22] = rLow + rHigh
             x[23] = rLow - rHigh
-        }
-        var out1 = 0, out2 = 0
-        for i in 0..<12 {
-            out2 += history[2 * i] * G722Tables.qmf[i]
-            out1 += history[2 * i + 1] * G722Tables.qmf[11 - i]
+            return G722Tables.qmfSums(UnsafeBufferPointer(x))
         }
         return (Int16(G722Band.saturate(out1 >> 11)), Int16(G722Band.saturate(out2 >> 11)))
     }
