@@ -34,6 +34,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // The real SIP module (symlinked source directory), instrumented.
@@ -53,5 +54,20 @@ let package = Package(
         fuzzer("SIPDatagramFuzzer"),
         fuzzer("SDPFuzzer"),
         fuzzer("SIPStreamFuzzer"),
+        // The real WebRTC module (symlinked source directory), instrumented, and its fuzz target.
+        .target(
+            name: "WebRTC",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: instrumented
+        ),
+        .executableTarget(
+            name: "STUNFuzzer",
+            dependencies: ["WebRTC", "SIPFuzzSupport", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: instrumented,
+            linkerSettings: [.unsafeFlags(["-sanitize=fuzzer,address"])]
+        ),
     ]
 )
