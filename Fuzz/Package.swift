@@ -54,6 +54,18 @@ let package = Package(
         fuzzer("SIPDatagramFuzzer"),
         fuzzer("SDPFuzzer"),
         fuzzer("SIPStreamFuzzer"),
+        // The real RTP module (symlinked source directory), instrumented, and its fuzz target.
+        .target(
+            name: "RTP",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: instrumented
+        ),
+        .executableTarget(
+            name: "RTPFuzzer",
+            dependencies: ["RTP", "SIPFuzzSupport", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: instrumented,
+            linkerSettings: [.unsafeFlags(["-sanitize=fuzzer,address"])]
+        ),
         // The real WebRTC module (symlinked source directory), instrumented, and its fuzz target.
         .target(
             name: "WebRTC",

@@ -24,6 +24,7 @@ targets_table="
 SIPDatagramFuzzer 65536 sip.dict
 SDPFuzzer         65536 sdp.dict
 SIPStreamFuzzer   65545 sip.dict
+RTPFuzzer         4096  rtp.dict
 STUNFuzzer        65552 stun.dict
 "
 
