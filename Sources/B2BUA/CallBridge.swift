@@ -45,6 +45,17 @@ struct CallBridge {
     /// Ends the call when it reaches the maximum duration.
     var durationLimit: Scheduled<Void>?
     var answerInterval: Duration = .milliseconds(500)
+    /// RFC 3262 on the callee leg: which reliable provisional responses were PRACKed.
+    var provisionals = SIPReliableProvisionalTracker()
+    /// The SDP of a reliable provisional response: the answer, when the 2xx repeats none.
+    var earlyAnswer: SessionBody?
+    /// The session description last sent to the callee (offered again by a re-INVITE refresh).
+    var calleeSDP: SessionBody?
+    var calleeAllowsUpdate = false
+    /// The session interval the caller's INVITE asked for (RFC 4028), granted in our 2xx.
+    var callerSessionInterval: Int?
+    var callerSession: ArmedSessionTimer?
+    var calleeSession: ArmedSessionTimer?
 
     func leg(_ side: LegSide) -> DialogLeg { side == .caller ? caller : callee }
 }
@@ -54,6 +65,9 @@ struct RelayedRequest {
     var callId: String
     var serverKey: SIPTransactionKey
     var towards: LegSide
+    /// The interval of a session refresh (RFC 4028) carried by the relayed request, granted in
+    /// the 2xx that goes back.
+    var sessionInterval: Int? = nil
 }
 
 /// Calls by id, and the indexes that find them from messages.
@@ -64,6 +78,10 @@ struct CallBridges {
     var byCallerInvite: [SIPTransactionKey: String] = [:]
     var byCalleeInvite: [SIPTransactionKey: String] = [:]
     var relays: [SIPTransactionKey: RelayedRequest] = [:]
+    /// Session refreshes we sent (UPDATE or re-INVITE), by client transaction: call id.
+    var refreshes: [SIPTransactionKey: String] = [:]
+    /// Callers' INVITEs whose destination's name is being resolved.
+    var resolving: Set<SIPTransactionKey> = []
     var activeByTrunk: [String: Int] = [:]
 
     struct DialogKey: Hashable {
@@ -94,6 +112,9 @@ struct CallBridges {
         guard let bridge = calls.removeValue(forKey: id) else { return }
         bridge.answerRetransmit?.cancel()
         bridge.durationLimit?.cancel()
+        bridge.callerSession?.task?.cancel()
+        bridge.calleeSession?.task?.cancel()
+        if !refreshes.isEmpty { refreshes = refreshes.filter { $0.value != id } }
         dialogs[DialogKey(callID: bridge.caller.callID, localTag: bridge.caller.localTag)] = nil
         dialogs[DialogKey(callID: bridge.callee.callID, localTag: bridge.callee.localTag)] = nil
         if let key = bridge.callerInvite { byCallerInvite[key] = nil }
@@ -119,12 +140,32 @@ extension SignallingCore {
     /// Starts the callee leg for a caller's INVITE and pairs the two.
     func bridgeCall(
         _ invite: SIPMessage, serverKey: SIPTransactionKey, from peer: SIPPeer, source: CallSource, destination: String,
-        extraHeaders: [(SIPHeaderName, String)] = [], contextJSON: String? = nil, contextVerified: Bool? = nil
+        extraHeaders: [(SIPHeaderName, String)] = [], contextJSON: String? = nil, contextVerified: Bool? = nil,
+        resolved: ResolvedTarget? = nil
     ) {
-        // The caller hears "Trying" at once rather than after the transaction's 200 ms.
-        respond(to: serverKey, with: SIPMessage.tryingResponse(to: invite))
+        // A browser that left while its destination was being looked up has no call to make.
+        if resolved != nil, case .browser(let id) = peer, browsers[id] == nil { return }
+        if resolved == nil {
+            if let refusal = sessionExtensionRefusal(invite) {
+                respond(to: serverKey, with: refusal)
+                return
+            }
+            // The caller hears "Trying" at once rather than after the transaction's 200 ms.
+            respond(to: serverKey, with: SIPMessage.tryingResponse(to: invite))
+        }
 
-        guard let target = resolve(destination: destination) else {
+        guard let target = resolved ?? resolve(destination: destination) else {
+            if resolved == nil,
+                lookUp(destination: destination, for: invite, serverKey: serverKey, then: { [self] target in
+                    bridgeCall(
+                        invite, serverKey: serverKey, from: peer, source: source, destination: destination, extraHeaders: extraHeaders,
+                        contextJSON: contextJSON, contextVerified: contextVerified, resolved: target
+                    )
+                })
+            {
+                // The INVITE goes out once the name is resolved; the caller has its 100 meanwhile.
+                return
+            }
             logger.warning("destination cannot be reached", metadata: ["destination": "\(destination)"])
             respond(to: serverKey, with: SIPMessage.response(to: invite, statusCode: 502))
             return
@@ -162,6 +203,7 @@ extension SignallingCore {
         headers.add(.cseq, SIPCSeq(sequence: 1, method: .invite).description)
         headers.add(.contact, "<\(Self.localURI(user: "b2bua", host: host, port: configuration.port))>")
         headers.add(.allow, Self.allowedMethods)
+        headers.add(.supported, "100rel, timer")
         headers.add("X-Switchboard-Call-Id", callId)
         headers.add(.callInfo, "<\(configuration.httpBaseURL)/v1/calls/\(callId)>;purpose=info")
         headers.add(.userAgent, configuration.product)
@@ -188,6 +230,8 @@ extension SignallingCore {
             record: record, caller: callerLeg, callee: calleeLeg, callerInvite: serverKey, callerInviteRequest: invite,
             calleeInvite: nil, calleeInviteRequest: outbound, trunkId: target.trunk?.id
         )
+        bridge.calleeSDP = SessionBody(of: outbound)
+        if case .accept(let interval) = SIPSessionTimer.check(request: invite) { bridge.callerSessionInterval = interval }
         callLog.record(record)
         guard let clientKey = startClient(outbound, to: target.peer) else {
             respond(to: serverKey, with: SIPMessage.response(to: invite, statusCode: 500))
@@ -241,6 +285,12 @@ extension SignallingCore {
             relayedResponse(response, relay: relay, clientKey: clientKey)
             return
         }
+        if let callId = bridges.refreshes[clientKey] {
+            refreshAnswered(response, clientKey: clientKey, callId: callId)
+            return
+        }
+        // The 200 to a PRACK of ours ends there; nothing crosses the bridge.
+        if (try? response.cseq)?.method == .prack { return }
         guard let callId = bridges.byCalleeInvite[clientKey], var bridge = bridges.calls[callId], let status = response.statusCode else { return }
         switch status {
         case 100:
@@ -253,6 +303,19 @@ extension SignallingCore {
                 return
             }
             if let tag = (try? response.to)?.tag { bridge.callee.remoteTag = tag }
+            switch bridge.provisionals.receive(response) {
+            case .ignore:
+                bridges.calls[callId] = bridge
+                return
+            case .acknowledge(let rack):
+                bridges.calls[callId] = bridge
+                sendPRACK(for: response, rack: rack, callId: callId)
+                guard let updated = bridges.calls[callId] else { return }
+                bridge = updated
+                if response.body.readableBytes > 0 { bridge.earlyAnswer = SessionBody(of: response) }
+            case .unreliable:
+                break
+            }
             if bridge.record.status == .initiated {
                 bridge.record.status = .ringing
                 callLog.record(bridge.record)
@@ -300,7 +363,18 @@ extension SignallingCore {
         bridge.record.answeredAt = Date()
         bridge.record.sipCode = response.statusCode
         callLog.record(bridge.record)
-        let answer = towardsCaller(response, bridge: bridge)
+        var answered = response
+        if answered.body.readableBytes == 0, let early = bridge.earlyAnswer {
+            // The answer came in a reliable provisional response (RFC 3262 §5); the caller got
+            // that one unreliably, so the 2xx carries it again.
+            answered.body = early.body
+            if let type = early.contentType { answered.headers.replace(.contentType, with: type) }
+        }
+        var answer = towardsCaller(answered, bridge: bridge)
+        if let interval = bridge.callerSessionInterval {
+            answer.headers.add(.require, "timer")
+            answer.headers.add(.sessionExpires, SIPSessionExpires(interval: interval, refresher: .uac).description)
+        }
         bridge.answer = answer
         if let key = bridge.callerInvite {
             respond(to: key, with: answer)
@@ -311,6 +385,7 @@ extension SignallingCore {
         }
         bridges.calls[callId] = bridge
         scheduleAnswerRetransmission(callId)
+        startSessionTimers(callId: callId, calleeAnswer: response)
     }
 
     /// The ACK for a callee's 2xx: a new transaction-less request in the dialog (§13.2.2.4).
@@ -361,6 +436,7 @@ extension SignallingCore {
         {
             bridge.triedAuthentication = true
             bridge.calleeInviteRequest = retry
+            if let cseq = try? retry.cseq { bridge.callee.nextCSeq = max(bridge.callee.nextCSeq, cseq.sequence + 1) }
             if let old = bridge.calleeInvite { bridges.byCalleeInvite[old] = nil }
             bridges.calls[callId] = bridge
             guard let key = startClient(retry, to: bridge.callee.peer) else { return }
@@ -400,6 +476,10 @@ extension SignallingCore {
             respond(to: relay.serverKey, with: SIPMessage.response(to: table[server: relay.serverKey]?.request ?? request, statusCode: 408))
             return
         }
+        if let callId = bridges.refreshes.removeValue(forKey: clientKey) {
+            hangup(callId: callId, by: .system, cause: "session refresh failed")
+            return
+        }
         guard request.method == .invite, let callId = bridges.byCalleeInvite[clientKey], let bridge = bridges.calls[callId],
             bridge.record.answeredAt == nil
         else { return }
@@ -431,6 +511,10 @@ extension SignallingCore {
     // MARK: Cancel and hang-up
 
     func callerCancelled(inviteKey: SIPTransactionKey) {
+        if bridges.resolving.remove(inviteKey) != nil, let invite = table[server: inviteKey]?.request {
+            respond(to: inviteKey, with: SIPMessage.response(to: invite, statusCode: 487, toTag: CallBridges.makeTag()))
+            return
+        }
         guard let callId = bridges.byCallerInvite[inviteKey], var bridge = bridges.calls[callId], !bridge.record.status.isFinal else { return }
         bridge.record.status = .canceled
         bridge.record.hangupBy = .caller
@@ -490,7 +574,10 @@ extension SignallingCore {
 
     /// Sends a new request inside the dialog of one leg.
     @discardableResult
-    func sendInDialog(_ method: SIPMethod, on side: LegSide, of callId: String, body: ByteBuffer = ByteBuffer(), contentType: String? = nil) -> SIPTransactionKey? {
+    func sendInDialog(
+        _ method: SIPMethod, on side: LegSide, of callId: String, body: ByteBuffer = ByteBuffer(), contentType: String? = nil,
+        extraHeaders: [(SIPHeaderName, String)] = []
+    ) -> SIPTransactionKey? {
         guard var bridge = bridges.calls[callId] else { return nil }
         var leg = bridge.leg(side)
         var headers = SIPHeaders()
@@ -503,9 +590,11 @@ extension SignallingCore {
         if method == .invite || method == .update {
             headers.add(.contact, "<\(Self.localURI(user: "b2bua", host: configuration.advertisedHost, port: configuration.port))>")
         }
+        for (name, value) in extraHeaders { headers.add(name, value) }
         if let contentType { headers.add(.contentType, contentType) }
         leg.nextCSeq += 1
         if side == .caller { bridge.caller = leg } else { bridge.callee = leg }
+        if side == .callee, body.readableBytes > 0 { bridge.calleeSDP = SessionBody(body: body, contentType: contentType) }
         bridges.calls[callId] = bridge
         return startClient(.request(method: method, uri: leg.remoteTarget, headers: headers, body: body), to: leg.peer)
     }
@@ -538,11 +627,21 @@ extension SignallingCore {
             sendInDialog(.bye, on: side.other, of: callId)
             bridges.remove(callId)
         case .invite, .update, .info:
+            var sessionInterval: Int?
+            if method != .info {
+                switch sessionRefresh(request, serverKey: serverKey, side: side, callId: callId) {
+                case .answered: return
+                case .relay(let interval): sessionInterval = interval
+                }
+            }
             guard let key = sendInDialog(method, on: side.other, of: callId, body: request.body, contentType: request.headers[.contentType]) else {
                 respond(to: serverKey, with: SIPMessage.response(to: request, statusCode: 500))
                 return
             }
-            bridges.relays[key] = RelayedRequest(callId: callId, serverKey: serverKey, towards: side.other)
+            bridges.relays[key] = RelayedRequest(callId: callId, serverKey: serverKey, towards: side.other, sessionInterval: sessionInterval)
+        case .prack:
+            // We never send reliable provisional responses, so no PRACK matches one (RFC 3262 §3).
+            respond(to: serverKey, with: SIPMessage.response(to: request, statusCode: 481))
         case .options:
             respond(to: serverKey, with: withAllow(SIPMessage.response(to: request, statusCode: 200)))
         default:
@@ -574,6 +673,9 @@ extension SignallingCore {
             relayed.headers.add(.contact, "<\(Self.localURI(user: "b2bua", host: configuration.advertisedHost, port: configuration.port))>")
             if let type = response.headers[.contentType] { relayed.headers.add(.contentType, type) }
             relayed.body = response.body
+        }
+        if (200...299).contains(status) {
+            sessionRefreshAnswered(&relayed, relay: relay)
         }
         respond(to: relay.serverKey, with: relayed)
     }

@@ -121,6 +121,14 @@ enum SIPPeer: Hashable {
     }
 }
 
+/// What the gateway does with a request from a source that no trunk admits.
+public enum UnknownSourcePolicy: String, Sendable, CaseIterable {
+    /// 403 Forbidden, within a per-address budget (then silence).
+    case reject
+    /// No answer at all.
+    case drop
+}
+
 /// Which side of the table a transaction key belongs to.
 enum TransactionSide: Hashable {
     case server, client
@@ -147,6 +155,10 @@ final class SignallingCore: @unchecked Sendable {
         /// so the gateway cannot be used to reflect traffic.
         var refusalsPerSecond: Int
         var maxStreamConnections: Int
+        var unknownSource: UnknownSourcePolicy = .reject
+        /// Where names in destinations are looked up (nil: the first nameserver of
+        /// /etc/resolv.conf).
+        var dnsServer: SocketAddress? = nil
     }
 
     let configuration: Configuration
@@ -155,6 +167,8 @@ final class SignallingCore: @unchecked Sendable {
     let logger: Logger
     private(set) var eventLoop: (any EventLoop)?
     private var udp: SIPUDPTransport?
+    /// Looks up names in destinations (RFC 3263); nil without a nameserver.
+    var dnsResolver: DNSResolver?
 
     var table = SIPTransactionTable<Transaction>(minimumCapacity: 1024)
     private var timers: [TimerID: Scheduled<Void>] = [:]
@@ -185,13 +199,16 @@ final class SignallingCore: @unchecked Sendable {
     func attach(udp: SIPUDPTransport, eventLoop: any EventLoop) {
         self.udp = udp
         self.eventLoop = eventLoop
+        if let server = configuration.dnsServer {
+            dnsResolver = DNSResolver(server: server, eventLoop: eventLoop, logger: logger)
+        }
     }
 
     // MARK: Input
 
     func receiveUnparsable(_ error: SIPParseError, from peer: SIPPeer) {
         logger.debug("unparsable SIP message", metadata: ["peer": "\(peer)", "error": "\(error)"])
-        if error.isAnswerable, let response = error.makeResponse() {
+        if error.isAnswerable, !isSilenced(peer), let response = error.makeResponse() {
             send(response, to: peer)
         }
     }
@@ -201,7 +218,7 @@ final class SignallingCore: @unchecked Sendable {
         do {
             route = try table.route(message)
         } catch {
-            if message.isRequest, message.method != .ack, error.isAnswerable, let response = error.makeResponse() {
+            if message.isRequest, message.method != .ack, error.isAnswerable, !isSilenced(peer), let response = error.makeResponse() {
                 send(response, to: peer)
             }
             return
@@ -235,6 +252,10 @@ final class SignallingCore: @unchecked Sendable {
             _ = nist.receiveRequest()
             table[server: key] = .nonInviteServer(nist, peer: peer)
             guard let cancelling else {
+                if isSilenced(peer) {
+                    table[server: key] = nil
+                    return
+                }
                 respond(to: key, with: SIPMessage.response(to: message, statusCode: 481))
                 return
             }
@@ -357,7 +378,7 @@ final class SignallingCore: @unchecked Sendable {
         }
         guard trunks.inboundTrunk(forSource: peer.ipAddress ?? "") != nil else {
             let address = peer.ipAddress ?? "unknown"
-            guard refusals.take(address, now: Date()) == nil else {
+            guard configuration.unknownSource == .reject, refusals.take(address, now: Date()) == nil else {
                 // Over the refusal budget: drop silently, and forget the transaction.
                 table[server: serverKey] = nil
                 return
@@ -379,6 +400,14 @@ final class SignallingCore: @unchecked Sendable {
         default:
             respond(to: serverKey, with: withAllow(SIPMessage.response(to: request, statusCode: 405)))
         }
+    }
+
+    /// Whether requests from `peer` go unanswered: in drop mode, a SIP/UDP or TCP source that no
+    /// trunk admits (browsers are authorised by their widget session instead).
+    func isSilenced(_ peer: SIPPeer) -> Bool {
+        guard configuration.unknownSource == .drop else { return false }
+        if case .browser = peer { return false }
+        return trunks.inboundTrunk(forSource: peer.ipAddress ?? "") == nil
     }
 
     /// A Via for a request we send to `peer`.

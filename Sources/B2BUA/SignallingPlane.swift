@@ -16,10 +16,16 @@ public final class SignallingPlane: Service, CallSignalling, @unchecked Sendable
         public var maxCallDuration: Duration
         public var refusalsPerSecond: Int
         public var maxStreamConnections: Int
+        /// Requests from sources that no trunk admits: 403 (within `refusalsPerSecond`) or silence.
+        public var unknownSource: UnknownSourcePolicy
+        /// The DNS server for names in destinations, as `host:port` or `host` (port 53); nil
+        /// reads the first nameserver of /etc/resolv.conf.
+        public var dnsServer: String?
 
         public init(
             bindHost: String, port: Int, advertisedHost: String, httpBaseURL: String, product: String,
-            maxCallDuration: Duration = .seconds(4 * 3600), refusalsPerSecond: Int = 10, maxStreamConnections: Int = 10_000
+            maxCallDuration: Duration = .seconds(4 * 3600), refusalsPerSecond: Int = 10, maxStreamConnections: Int = 10_000,
+            unknownSource: UnknownSourcePolicy = .reject, dnsServer: String? = nil
         ) {
             self.bindHost = bindHost
             self.port = port
@@ -29,6 +35,8 @@ public final class SignallingPlane: Service, CallSignalling, @unchecked Sendable
             self.maxCallDuration = maxCallDuration
             self.refusalsPerSecond = refusalsPerSecond
             self.maxStreamConnections = maxStreamConnections
+            self.unknownSource = unknownSource
+            self.dnsServer = dnsServer
         }
     }
 
@@ -43,7 +51,9 @@ public final class SignallingPlane: Service, CallSignalling, @unchecked Sendable
             configuration: .init(
                 advertisedHost: configuration.advertisedHost, port: configuration.port, httpBaseURL: configuration.httpBaseURL,
                 product: configuration.product, maxCallDuration: configuration.maxCallDuration,
-                refusalsPerSecond: configuration.refusalsPerSecond, maxStreamConnections: configuration.maxStreamConnections
+                refusalsPerSecond: configuration.refusalsPerSecond, maxStreamConnections: configuration.maxStreamConnections,
+                unknownSource: configuration.unknownSource,
+                dnsServer: (configuration.dnsServer.flatMap(DNSServerAddress.init) ?? DNSServerAddress.system())?.address
             ),
             trunks: trunks, callLog: callLog, logger: logger
         )

@@ -56,6 +56,12 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Calls are ended after this many seconds.")
     var maxCallDuration = Environment.int("MAX_CALL_DURATION") ?? 14_400
 
+    @Option(help: "Requests from SIP sources that no trunk admits: reject (403, rate-limited) or drop (no answer).")
+    var unknownSource = Environment.string("UNKNOWN_SOURCE") ?? "reject"
+
+    @Option(help: "DNS server for host names in destinations, HOST:PORT (default: the first nameserver in /etc/resolv.conf).")
+    var dnsServer = Environment.string("DNS_SERVER")
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel = Environment.string("LOG_LEVEL") ?? "info"
 
@@ -68,6 +74,10 @@ struct Serve: AsyncParsableCommand {
         guard sessionRateLimit > 0 else { throw ValidationError("--session-rate-limit must be positive") }
         guard sessionTtl >= 10 else { throw ValidationError("--session-ttl must be at least 10 seconds") }
         guard maxCallDuration >= 1 else { throw ValidationError("--max-call-duration must be at least 1 second") }
+        guard UnknownSourcePolicy(rawValue: unknownSource) != nil else { throw ValidationError("--unknown-source must be reject or drop") }
+        if let dnsServer, DNSServerAddress(dnsServer) == nil {
+            throw ValidationError("--dns-server \(dnsServer) must be an IP address, optionally with :PORT ([v6]:PORT)")
+        }
         if let database, !database.hasPrefix("sqlite:") {
             throw ValidationError("--database \(database): only SQLite (the default, or sqlite:PATH) is available in this build")
         }
@@ -109,7 +119,8 @@ struct Serve: AsyncParsableCommand {
             configuration: .init(
                 bindHost: httpHost, port: sipPort, advertisedHost: publicIp ?? httpHost,
                 httpBaseURL: "http://\(httpHost):\(httpPort)", product: "Switchboard/\(Switchboard.version)",
-                maxCallDuration: .seconds(maxCallDuration)
+                maxCallDuration: .seconds(maxCallDuration),
+                unknownSource: UnknownSourcePolicy(rawValue: unknownSource) ?? .reject, dnsServer: dnsServer
             ),
             trunks: trunks, callLog: callLog, logger: logger
         )
