@@ -3,11 +3,13 @@
 //   TranscodingBenchmark speed <speech-48k-s16le.raw>
 //       ns per 20 ms frame for the resampler, G.711, G.722, and for both directions of an
 //       Opus ↔ PCMU call, bare (libopus + resampler called directly) and through `Transcoder`,
-//       at Opus complexity 0, 5, 8 and 10, 32 kb/s; calls per core for each.
+//       at Opus complexity 0, 5, 6, 8 and 10, 32 kb/s; calls per core for each.
 //   TranscodingBenchmark pesq-material <speech-48k-s16le.raw> <directory>
 //       writes 8 kHz s16le files for PESQ: reference.raw (the speech resampled to 8 kHz),
 //       pcmu.raw (speech → PCMU → PCM), opus-c<N>.raw (speech → Opus at 48 kHz, complexity N
-//       → decode → 8 kHz → PCMU → PCM) for N in 0, 5, 8, 10.
+//       → decode → 8 kHz → PCMU → PCM) and gateway-c<N>.raw (the direction the gateway's own
+//       encoder serves: speech → PCMU → Transcoder to Opus at complexity N → decode → 8 kHz),
+//       for N in `complexities`.
 
 import CSwitchboardOpus
 import Foundation
@@ -17,7 +19,7 @@ let frame48 = 960
 let frame8 = 160
 let bitrate = 32_000
 /// The Opus complexities measured, from the cheapest to the best.
-let complexities = [0, 5, 8, 10]
+let complexities = [0, 5, 6, 8, 10]
 
 enum BenchmarkFailure: Error { case usage, unreadable(String), media(MediaError) }
 
@@ -221,6 +223,23 @@ func pesqMaterial(_ speech: [Int16], directory: String) throws {
             degraded += out[0..<count].map { MuLaw.decode($0) }
         }
         try write(degraded, to: directory + "/opus-c\(complexity).raw")
+
+        // The call centre's PCMU transcoded to Opus by the gateway, decoded as a browser would.
+        let toOpus = try Transcoder(from: .pcmu, to: .opus, opus: .init(bitrate: bitrate, complexity: complexity))
+        let decoder = try OpusDecoder(), down = try Resampler(from: 48_000, to: 8_000)
+        var wide = [Int16](repeating: 0, count: OpusDecoder.maximumFrameSize), narrowed = [Int16](repeating: 0, count: 960)
+        var received: [Int16] = []
+        for payload in pcmuPayloads(narrow) {
+            let count = try payload.withUnsafeBytes { input in try out.withUnsafeMutableBytes { try toOpus.transcode(input, into: $0) } }
+            let samples = try out.withUnsafeBytes { packet in
+                try wide.withUnsafeMutableBufferPointer { try decoder.decode(UnsafeRawBufferPointer(rebasing: packet[0..<count]), into: $0) }
+            }
+            let written = try wide.withUnsafeBufferPointer { pcm in
+                try narrowed.withUnsafeMutableBufferPointer { try down.process(UnsafeBufferPointer(rebasing: pcm[0..<samples]), into: $0) }
+            }
+            received += narrowed[0..<written]
+        }
+        try write(received, to: directory + "/gateway-c\(complexity).raw")
     }
 }
 
