@@ -33,6 +33,10 @@ bench="$package/.build/release/TranscodingBenchmark"
 echo "== speed"
 "$bench" speed "$out/speech48.raw"
 
+echo "== heap allocations on the per-frame path"
+cc -O2 -shared -fPIC -o "$out/libAllocationCounter.so" "$package/AllocationCounter/counter.c"
+LD_PRELOAD="$out/libAllocationCounter.so" "$bench" allocations "$out/speech48.raw"
+
 echo "== PESQ (ITU-T P.862 narrow band, 8 kHz; reference: the speech resampled to 8 kHz)"
 "$bench" pesq-material "$out/speech48.raw" "$out/pesq"
 if [ ! -x "$venv/bin/python" ]; then

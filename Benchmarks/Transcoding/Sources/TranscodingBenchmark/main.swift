@@ -4,6 +4,9 @@
 //       ns per 20 ms frame for the resampler, G.711, G.722, and for both directions of an
 //       Opus ↔ PCMU call, bare (libopus + resampler called directly) and through `Transcoder`,
 //       at Opus complexity 0, 5, 6, 8 and 10, 32 kb/s; calls per core for each.
+//   TranscodingBenchmark allocations <speech-48k-s16le.raw>
+//       heap allocations per frame through several chains, with 10 % loss; needs the
+//       AllocationCounter library preloaded (LD_PRELOAD), as `Benchmarks/transcoding.sh` does.
 //   TranscodingBenchmark pesq-material <speech-48k-s16le.raw> <directory>
 //       writes 8 kHz s16le files for PESQ: reference.raw (the speech resampled to 8 kHz),
 //       pcmu.raw (speech → PCMU → PCM), opus-c<N>.raw (speech → Opus at 48 kHz, complexity N
@@ -243,14 +246,72 @@ func pesqMaterial(_ speech: [Int16], directory: String) throws {
     }
 }
 
+/// Heap allocations per frame on the per-frame path of each chain, counted by the
+/// AllocationCounter library preloaded into the process (see `Benchmarks/transcoding.sh`).
+func allocations(_ speech: [Int16]) throws {
+    guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "switchboard_allocation_count") else {
+        print("allocation counter not preloaded (LD_PRELOAD=libAllocationCounter.so)")
+        return
+    }
+    let allocationCount = unsafeBitCast(symbol, to: (@convention(c) () -> Int).self)
+    let narrow = try narrowBand(speech)
+    let packets = try opusPackets(speech, complexity: 8)
+    let pcmu = pcmuPayloads(narrow)
+    var g722Encoder = G722Encoder()
+    var g722: [[UInt8]] = []
+    var wide = [Int16](repeating: 0, count: speech.count / 3)
+    let toWide = try Resampler(from: 48_000, to: 16_000)
+    _ = try speech.withUnsafeBufferPointer { i in try wide.withUnsafeMutableBufferPointer { try toWide.process(i, into: $0) } }
+    var buffer = [UInt8](repeating: 0, count: 160)
+    for start in stride(from: 0, to: wide.count - 319, by: 320) {
+        _ = try wide[start..<start + 320].withUnsafeBufferPointer { pcm in try buffer.withUnsafeMutableBytes { try g722Encoder.encode(pcm, into: $0) } }
+        g722.append(buffer)
+    }
+    var heard = 0
+    let tap = PCMTap(observe: { frame, _ in heard &+= Int(frame[0]) }, produce: { frame in frame[0] = frame[0] / 2 })
+    let setUpStart = allocationCount()
+    let chains: [(String, Transcoder, [[UInt8]])] = [
+        ("Opus→PCMU", try Transcoder(from: .opus, to: .pcmu), packets),
+        ("PCMU→Opus", try Transcoder(from: .pcmu, to: .opus), pcmu),
+        ("Opus→PCMA with tap", try Transcoder(from: .opus, to: .pcma, tap: tap), packets),
+        ("PCMU→G.722", try Transcoder(from: .pcmu, to: .g722), pcmu),
+        ("G.722→Opus", try Transcoder(from: .g722, to: .opus), g722),
+    ]
+    print("  setting up the five chains: \(allocationCount() - setUpStart) allocations (the counter works)")
+    var out = [UInt8](repeating: 0, count: Transcoder.maximumPayloadSize)
+    for (label, transcoder, payloads) in chains {
+        let frames = min(payloads.count, 1_000)
+        func run(_ range: Range<Int>) throws {
+            try out.withUnsafeMutableBytes { output in
+                for f in range {
+                    if f % 10 == 9 {
+                        // Every tenth frame is lost; from Opus the next packet's FEC recovers it.
+                        sink &+= try payloads[f + 1].withUnsafeBytes { try transcoder.transcodeMissingFrame(next: $0, into: output) }
+                    } else {
+                        sink &+= try payloads[f].withUnsafeBytes { try transcoder.transcode($0, into: output) }
+                    }
+                }
+            }
+        }
+        try run(0..<50)
+        let before = allocationCount()
+        try run(50..<(frames - 1))
+        let after = allocationCount()
+        let name = label.padding(toLength: 20, withPad: " ", startingAt: 0)
+        print("  \(name) \(frames - 51) frames (10 % lost): \(after - before) allocations")
+    }
+    sink &+= heard
+}
+
 let arguments = CommandLine.arguments
 do {
     switch arguments.count > 2 ? arguments[1] : "" {
     case "speed": try speed(readSpeech(arguments[2]))
+    case "allocations": try allocations(readSpeech(arguments[2]))
     case "pesq-material" where arguments.count > 3: try pesqMaterial(readSpeech(arguments[2]), directory: arguments[3])
     default: throw BenchmarkFailure.usage
     }
 } catch {
-    FileHandle.standardError.write(Data("TranscodingBenchmark: \(error)\nusage: TranscodingBenchmark speed FILE | pesq-material FILE DIR\n".utf8))
+    FileHandle.standardError.write(Data("TranscodingBenchmark: \(error)\nusage: TranscodingBenchmark speed FILE | allocations FILE | pesq-material FILE DIR\n".utf8))
     exit(1)
 }
