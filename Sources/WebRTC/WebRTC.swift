@@ -2,5 +2,10 @@
 /// controlled), consent freshness (RFC 7675) and the demultiplexing of one UDP port into STUN,
 /// DTLS, RTP and RTCP (RFC 7983).
 ///
+/// - `STUN/`: ``STUNMessage`` (parser), ``STUNMessageWriter``, integrity and fingerprint,
+///   ``STUNDatagram`` (an inline answer).
+/// - `ICE/`: ``ICELiteAgent``, ``ICECredentials``, ``ICEHostCandidate``.
+/// - ``DatagramKind``: which protocol a datagram on the media port carries.
+///
 /// Imports NIOCore and Crypto. Knows nothing of SIP, HTTP, the store or the domain.
 enum WebRTCModule {}

@@ -12,6 +12,7 @@ public struct ICEHostCandidate: Sendable, Hashable {
     public var componentID: Int
     /// The IP address as SDP writes it (dotted quad, or RFC 5952 IPv6 text).
     public var ip: String
+    /// The UDP port.
     public var port: Int
     /// The local preference, 0–65535 (RFC 8445 §5.1.2.1; RFC 8421 for dual-stack hosts).
     public var localPreference: UInt16

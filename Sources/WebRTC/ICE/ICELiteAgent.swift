@@ -46,15 +46,24 @@ public struct ICEAction: Sendable {
 
 /// Counters of what the agent received.
 public struct ICEStatistics: Sendable, Hashable {
+    /// Authenticated checks answered with success.
     public var validChecks = 0
+    /// Nominations that changed the selected address.
     public var nominations = 0
+    /// Requests answered with 400.
     public var badRequests = 0
+    /// Requests answered with 401.
     public var unauthorized = 0
+    /// Requests answered with 420.
     public var unknownAttributes = 0
+    /// Requests answered with 487.
     public var roleConflicts = 0
+    /// Datagrams dropped as not STUN or with a bad FINGERPRINT.
     public var malformed = 0
+    /// Datagrams dropped without an answer for any other reason.
     public var ignored = 0
 
+    /// All counters at zero.
     public init() {}
 }
 
@@ -75,6 +84,7 @@ public struct ICELiteAgent {
         /// (RFC 7675 §5.1: 30 s).
         public var consentTimeout: TimeAmount
 
+        /// Timeouts; the defaults are 10 s and 30 s.
         public init(connectivityTimeout: TimeAmount = .seconds(10), consentTimeout: TimeAmount = .seconds(30)) {
             self.connectivityTimeout = connectivityTimeout
             self.consentTimeout = consentTimeout
@@ -91,12 +101,17 @@ public struct ICELiteAgent {
         case failed(ICEEvent)
     }
 
+    /// The timeouts in force.
     public let configuration: Configuration
+    /// Where the agent is.
     public private(set) var state: State
+    /// The gateway's `ice-ufrag` and `ice-pwd`.
     public private(set) var localCredentials: ICECredentials
+    /// The browser's, once known.
     public private(set) var remoteCredentials: ICECredentials?
     /// The remote address media goes to: the last one a valid check nominated.
     public private(set) var selectedAddress: SocketAddress?
+    /// What the agent received, counted.
     public private(set) var statistics = ICEStatistics()
 
     private var localKey: STUNIntegrityKey

@@ -18,7 +18,9 @@ public struct STUNMessage: Sendable, Hashable {
     /// The value XORed into a CRC-32 to form FINGERPRINT.
     public static let fingerprintXOR: UInt32 = 0x5354_554E
 
+    /// The method and class.
     public private(set) var type: STUNMessageType
+    /// The transaction id.
     public private(set) var transactionID: STUNTransactionID
     /// The size of the whole message, header included.
     public private(set) var length: Int

@@ -1,8 +1,12 @@
 /// The class of a STUN message (RFC 8489 §5): request, indication, success or error response.
 public enum STUNMessageClass: UInt8, Sendable, Hashable, CaseIterable {
+    /// Asks for a response.
     case request = 0b00
+    /// Needs no response (a keepalive).
     case indication = 0b01
+    /// Answers a request successfully.
     case successResponse = 0b10
+    /// Answers a request with ERROR-CODE.
     case errorResponse = 0b11
 }
 
@@ -19,6 +23,7 @@ public struct STUNMethod: RawRepresentable, Sendable, Hashable, CustomStringConv
     /// Binding (0x001), the only method ICE uses.
     public static let binding = STUNMethod(rawValue: 0x001)
 
+    /// `Binding`, or the method number in hex.
     public var description: String {
         self == .binding ? "Binding" : "method 0x" + String(rawValue, radix: 16)
     }
@@ -26,7 +31,9 @@ public struct STUNMethod: RawRepresentable, Sendable, Hashable, CustomStringConv
 
 /// The message type of a STUN header: a method and a class, interleaved in 14 bits.
 public struct STUNMessageType: Sendable, Hashable, CustomStringConvertible {
+    /// What the message does.
     public var method: STUNMethod
+    /// Request, indication, success or error response.
     public var messageClass: STUNMessageClass
 
     /// A message type from its method and class.
@@ -62,5 +69,6 @@ public struct STUNMessageType: Sendable, Hashable, CustomStringConvertible {
     /// Binding error response.
     public static let bindingError = STUNMessageType(method: .binding, messageClass: .errorResponse)
 
+    /// The method and class, for logs.
     public var description: String { "\(method) \(messageClass)" }
 }

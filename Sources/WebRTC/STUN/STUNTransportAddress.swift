@@ -13,11 +13,15 @@ import Darwin
 public struct STUNTransportAddress: Sendable, Hashable, CustomStringConvertible {
     /// The STUN address family.
     public enum Family: UInt8, Sendable, Hashable {
+        /// 0x01.
         case ipv4 = 0x01
+        /// 0x02.
         case ipv6 = 0x02
     }
 
+    /// IPv4 or IPv6.
     public var family: Family
+    /// The UDP port.
     public var port: UInt16
     /// The first 8 address bytes, big-endian (IPv6 only; zero for IPv4).
     public var high: UInt64
@@ -76,6 +80,7 @@ public struct STUNTransportAddress: Sendable, Hashable, CustomStringConvertible 
         try SocketAddress(packedIPAddress: ByteBuffer(bytes: addressBytes), port: Int(port))
     }
 
+    /// `192.0.2.1:3478` or `[2001:db8:0:0:0:0:0:1]:3478` (groups not compressed), for logs.
     public var description: String {
         switch family {
         case .ipv4:
@@ -96,6 +101,7 @@ public struct STUNErrorCode: Sendable, Hashable {
     /// The reason phrase's byte offsets in the message (UTF-8, may be empty).
     public var reasonRange: Range<Int>
 
+    /// An error code and the range of its reason phrase.
     public init(code: Int, reasonRange: Range<Int>) {
         self.code = code
         self.reasonRange = reasonRange
