@@ -241,6 +241,31 @@ struct RTCPTests {
         }
     }
 
+    @Test func passesTransportWideFeedbackThroughAndMapsItsMediaSSRC() throws {
+        // RR with no blocks, then transport-cc (RTPFB FMT 15): base sequence 10, 2 packets,
+        // reference time 1, feedback count 0, one run-length chunk, two small deltas.
+        var bytes = hex("""
+            80 C9 00 01  5A 3C 11 F0
+            8F CD 00 05  5A 3C 11 F0 0B AD CA FE  00 0A 00 02 00 00 01 00  20 02 04 08
+            """)
+        try messages(bytes) { messages in
+            guard case .receiverReport(let report) = messages[0], case .unknown(let feedback) = messages[1] else {
+                Issue.record("unexpected packets")
+                return
+            }
+            #expect(report.reportBlocks.isEmpty)
+            #expect(feedback.packetType == RTCPPacketType.transportFeedback)
+            #expect(feedback.count == 15)
+            #expect(feedback.bytes.count == 24)
+        }
+        let changed = try bytes.withUnsafeMutableBytes { raw in
+            try RTCPCompoundPacket.rewriteSSRCs(in: raw, senderSSRC: nil) { $0 &+ 1 }
+        }
+        #expect(changed == 2)
+        #expect(Array(bytes[12..<20]) == hex("5A 3C 11 F0 0B AD CA FF"))
+        #expect(Array(bytes[4..<8]) == hex("5A 3C 11 F0"))
+    }
+
     @Test func ntpTimestampConversions() {
         // 2026-01-01T00:00:00.5Z
         let unix: Int64 = 1_767_225_600 * 1_000_000_000 + 500_000_000
