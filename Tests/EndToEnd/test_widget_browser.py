@@ -1,0 +1,469 @@
+"""The Call Me widget (WebClient/callme.js) in headless Chromium, against the real gateway.
+
+A shop page on 127.0.0.1 embeds the widget with a script tag; the widget creates a session at
+the gateway with the page's Origin, speaks SIP over the gateway's `/sip` WebSocket, and the
+gateway bridges the call to a SIP call centre on UDP (widget_support.CallCentre) whose media is
+a pluggable peer (`media_peer_factory`: aiortc echoing the audio back, while the gateway passes
+the browser's SDP through).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+import requests
+
+from support import Client, ServerProcess, describe
+from widget_support import (
+    SCREENSHOTS, WIDGET_JS, CallCentre, ShopServer, WidgetPage, chromium, echo_peer_for, wait_until,
+)
+
+CONTEXT = {"customer": {"id": "C-1042", "name": "Juliana"}, "order": "A-77812"}
+# √(ΔtotalAudioEnergy/ΔtotalSamplesDuration) is the RMS level (0..1) over an interval. Chromium's
+# fake microphone beeps (about 0.1-0.3 RMS); silence stays below 0.001.
+ENERGY_THRESHOLD = 0.01
+
+
+# --------------------------------------------------------------------------------------------
+# Fixtures
+
+
+@pytest.fixture(scope="module")
+def media_peer_factory():
+    """How the call centre answers media, given the gateway's offer: an echo over WebRTC
+    (aiortc) when the browser's SDP is passed through, over plain RTP/G.711 when the gateway
+    terminates WebRTC. Another peer only needs `answer(offer_sdp)` and `close()`."""
+    return echo_peer_for
+
+
+@pytest.fixture(scope="module")
+def call_centre(media_peer_factory) -> Iterator[CallCentre]:
+    centre = CallCentre(media_peer_factory)
+    yield centre
+    centre.close()
+
+
+@pytest.fixture(scope="module")
+def shop() -> Iterator[ShopServer]:
+    server = ShopServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="module")
+def widget(admin: Client, call_centre: CallCentre, shop: ShopServer) -> dict:
+    trunk = admin.post("/v1/trunks", {"name": "widget call centre", "uri": call_centre.uri})
+    assert trunk.status_code == 201, describe(trunk)
+    response = admin.post("/v1/widgets", {
+        "name": "browser shop", "destination": trunk.json()["id"], "allowedOrigins": [shop.origin],
+        "appearance": {"primaryColor": "#0F766E", "position": "bottom-right", "shape": "pill"},
+    })
+    assert response.status_code == 201, describe(response)
+    return response.json()
+
+
+@pytest.fixture(scope="module")
+def script_src(server: ServerProcess, shop: ShopServer) -> str:
+    """The gateway's `/widget/callme.js` when it serves this very file; else the shop server's copy."""
+    try:
+        served = requests.get(server.url + "/widget/callme.js", timeout=5)
+        if served.status_code == 200 and served.content == WIDGET_JS.read_bytes():
+            return server.url + "/widget/callme.js"
+    except requests.RequestException:
+        pass
+    return shop.origin + "/callme.js"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator:
+    driver = chromium()
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture(scope="module")
+def denying_browser() -> Iterator:
+    """Chromium without the fake permission UI, its microphone and camera permission denied
+    through its own permission settings (CDP Browser.setPermission)."""
+    driver = chromium(fake_ui=False)
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture
+def page(browser, call_centre: CallCentre) -> Iterator[WidgetPage]:
+    call_centre.reset("answer")
+    widget_page = WidgetPage(browser)
+    yield widget_page
+    # Leave no call behind for the next test.
+    try:
+        widget_page.js("window.CallMe && CallMe.hangup && CallMe.hangup()")
+    except Exception:
+        pass
+    assert not call_centre.errors, call_centre.errors
+
+
+def shop_url(shop: ShopServer, widget: dict, server: ServerProcess, script_src: str, **query) -> str:
+    return shop.url(widget=widget["id"], gateway=server.url, script_src=script_src, **query)
+
+
+def deny_media(driver, origin: str) -> None:
+    for name in ("microphone", "camera"):
+        driver.execute_cdp_cmd("Browser.setPermission", {"permission": {"name": name}, "setting": "denied", "origin": origin})
+
+
+# --------------------------------------------------------------------------------------------
+# Helpers
+
+
+def sip_out(page: WidgetPage, method: str) -> list[str]:
+    return [m["text"] for m in page.sip() if m["dir"] == "out" and m["text"].startswith(method + " ")]
+
+
+def header(text: str, name: str) -> str | None:
+    for line in text.split("\r\n")[1:]:
+        if not line:
+            break
+        key, _, value = line.partition(":")
+        if key.strip().lower() == name.lower():
+            return value.strip()
+    return None
+
+
+def rms(before: dict | None, after: dict | None) -> float:
+    assert before and after, f"missing stats entry: {before} {after}"
+    energy = after["totalAudioEnergy"] - before["totalAudioEnergy"]
+    duration = after["totalSamplesDuration"] - before["totalSamplesDuration"]
+    assert duration > 0, f"no audio samples in the interval: {before} -> {after}"
+    return math.sqrt(max(energy, 0) / duration)
+
+
+def measure_audio(page: WidgetPage, seconds: float = 1.5) -> tuple[float, float, dict]:
+    """RMS level received (inbound-rtp) and sent (media-source) over `seconds` of call audio."""
+    def ready() -> dict | None:
+        stats = page.stats()["summary"]
+        return stats if stats and stats["inbound"] and stats["source"] and stats["inbound"].get("totalSamplesDuration") else None
+
+    first = wait_until(ready, 10, message=lambda: f"no audio stats: {page.stats()}")
+    wait_until(lambda: page.stats()["summary"]["inbound"]["totalSamplesDuration"] - first["inbound"]["totalSamplesDuration"] >= seconds,
+               seconds + 8, message="inbound audio did not advance")
+    last = page.stats()["summary"]
+    return rms(first["inbound"], last["inbound"]), rms(first["source"], last["source"]), last
+
+
+def start_call_by_click(page: WidgetPage) -> None:
+    page.shadow(".launcher").click()
+
+
+# --------------------------------------------------------------------------------------------
+# Calls
+
+
+def test_call_has_two_way_audio_context_and_rfc7118_signalling(page: WidgetPage, shop, widget, server, script_src, call_centre: CallCentre, record_property) -> None:
+    url = shop_url(shop, widget, server, script_src, context=json.dumps(CONTEXT))
+    page.open(url)
+    start_call_by_click(page)
+    page.wait_state("in-call", timeout=20)
+    inbound, outbound, summary = measure_audio(page)
+    record_property("audio_rms_in", inbound)
+    record_property("audio_rms_out", outbound)
+    print(f"\naudio RMS in {inbound:.4f}, out {outbound:.4f}; packets received {summary['packetsReceived']}, "
+          f"lost {summary['packetsLost']}, jitter {summary['jitter']}, RTT {summary['roundTripTime']}")
+    assert outbound > ENERGY_THRESHOLD, f"the microphone sends silence: RMS {outbound}"
+    assert inbound > ENERGY_THRESHOLD, f"no audio comes back from the call centre: RMS {inbound}"
+    assert summary["packetsReceived"] > 0 and summary["packetsSent"] > 0
+
+    # The context (with the page URL and title the widget adds) reached the call centre.
+    call = call_centre.only_call()
+    invite = call.invite
+    assert invite.header("X-Switchboard-Context-customer-name") == "Juliana"
+    assert invite.header("X-Switchboard-Context-order") == "A-77812"
+    assert invite.header("X-Switchboard-Context-pageUrl") == url[:256]  # the gateway bounds header values
+    assert invite.header("X-Switchboard-Context-pageTitle") == page.js("return document.title")
+    assert invite.header("X-Switchboard-Context-Verified") == "false"
+    assert invite.header("X-Switchboard-Widget-Id") == widget["id"]
+
+    # RFC 7118 on the WebSocket: subprotocol sip, .invalid Via host, ;transport=ws;ob Contact,
+    # the INVITE carries a complete offer.
+    opened = [m for m in page.sip() if m["dir"] == "open"]
+    assert opened and opened[0]["protocols"] == "sip" and "/sip?token=" in opened[0]["url"], opened
+    browser_invite = sip_out(page, "INVITE")[0]
+    assert re.match(r"SIP/2\.0/WSS? [a-z0-9]+\.invalid;branch=z9hG4bK", header(browser_invite, "Via")), header(browser_invite, "Via")
+    assert re.search(r"@[a-z0-9]+\.invalid;transport=ws;ob>", header(browser_invite, "Contact")), header(browser_invite, "Contact")
+    assert "a=candidate:" in browser_invite and "a=fingerprint:" in browser_invite
+    assert sip_out(page, "ACK"), "the 200 OK was not acknowledged"
+
+    # The shopper hangs up with the hang-up button.
+    assert page.text(".timer") and re.fullmatch(r"\d\d:\d\d", page.text(".timer"))
+    page.shadow("[data-action=hangup]").click()
+    page.wait_state("ended")
+    assert page.event_types() == ["ringing", "connected", "ended"], page.events()
+    ended = page.events()[-1]["detail"]
+    assert ended == {"cause": "local-hangup", "sipCode": None}, ended
+    wait_until(lambda: call.ended.is_set(), 10, message="the BYE did not reach the call centre")
+    assert call_centre.requests("BYE"), "no BYE at the call centre"
+    assert "You ended the call." in page.text(".message")
+
+
+def test_call_centre_hangs_up(page: WidgetPage, shop, widget, server, script_src, call_centre: CallCentre) -> None:
+    page.open(shop_url(shop, widget, server, script_src))
+    start_call_by_click(page)
+    page.wait_state("in-call", timeout=20)
+    call = call_centre.only_call()
+    wait_until(lambda: call.acked.is_set(), 10)
+    response = call_centre.hang_up(call)
+    assert response.status == 200, response.text
+    page.wait_state("ended")
+    assert page.event_types() == ["ringing", "connected", "ended"], page.events()
+    assert page.events()[-1]["detail"] == {"cause": "remote-hangup", "sipCode": None}
+    assert page.text(".message") == "The agent ended the call."
+    # The widget answered the BYE on the same WebSocket.
+    answers = [m["text"] for m in page.sip() if m["dir"] == "out" and m["text"].startswith("SIP/2.0 200") and "BYE" in (header(m["text"], "CSeq") or "")]
+    assert answers, page.sip()
+
+
+def test_busy_call_centre_shows_busy(page: WidgetPage, shop, widget, server, script_src, call_centre: CallCentre) -> None:
+    call_centre.reset("busy")
+    page.open(shop_url(shop, widget, server, script_src))
+    start_call_by_click(page)
+    page.wait_state("ended", timeout=20)
+    assert page.events()[-1]["detail"] == {"cause": "busy", "sipCode": 486}, page.events()
+    assert "connected" not in page.event_types()
+    assert "busy" in page.text(".message")
+    # The failure was acknowledged inside the INVITE transaction (same branch).
+    invite, ack = sip_out(page, "INVITE")[0], sip_out(page, "ACK")[0]
+    assert header(invite, "Via") == header(ack, "Via"), (invite, ack)
+
+
+def test_cancel_while_ringing(page: WidgetPage, shop, widget, server, script_src, call_centre: CallCentre) -> None:
+    call_centre.reset("ring")
+    page.open(shop_url(shop, widget, server, script_src))
+    start_call_by_click(page)
+    page.wait_state("ringing", timeout=20)
+    assert page.text(".hangup .text") == "Cancel call"
+    page.shadow("[data-action=hangup]").click()
+    page.wait_state("ended")
+    assert page.event_types() == ["ringing", "ended"], page.events()
+    assert page.events()[-1]["detail"]["cause"] == "canceled"
+    assert sip_out(page, "CANCEL"), "no CANCEL was sent"
+    wait_until(lambda: call_centre.requests("CANCEL"), 10, message="the CANCEL did not reach the call centre")
+
+
+def test_keyboard_only_operation(page: WidgetPage, shop, widget, server, script_src) -> None:
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+
+    page.open(shop_url(shop, widget, server, script_src))
+
+    def press(*sequence: str) -> None:
+        for key in sequence:
+            ActionChains(page.driver).send_keys(key).perform()
+
+    def press_shift_tab() -> None:
+        ActionChains(page.driver).key_down(Keys.SHIFT).send_keys(Keys.TAB).key_up(Keys.SHIFT).perform()
+
+    # Tab from the top of the page reaches the widget's button (it follows the page's content).
+    for _ in range(15):
+        press(Keys.TAB)
+        if page.active() == "launch":
+            break
+    assert page.active() == "launch", "Tab never reached the call button"
+    press(Keys.ENTER)
+    page.wait_state("in-call", timeout=20)
+    assert page.active() == "hangup", f"focus should move to the hang-up button, is on {page.active()}"
+
+    # Shift+Tab back to the mute toggle; Space toggles it.
+    for _ in range(4):
+        press_shift_tab()
+        if page.active() == "mute":
+            break
+    assert page.active() == "mute"
+    press(Keys.SPACE)
+    assert page.js("return document.querySelector('callme-button').shadowRoot.querySelector('[data-action=mute]').getAttribute('aria-pressed')") == "true"
+    press(Keys.TAB)
+    assert page.active() == "keypad"
+    press(Keys.ENTER)
+    assert page.active() == "digit-1", "opening the keypad should focus its first key"
+    press(Keys.ESCAPE)
+    assert page.active() == "keypad", "Escape closes the keypad and returns to its toggle"
+    press(Keys.ESCAPE)
+    page.wait_state("ended")
+    assert page.events()[-1]["detail"]["cause"] == "local-hangup"
+    assert page.active() == "call", "after the call, focus is on 'Call again'"
+    press(Keys.ESCAPE)
+    assert page.state() == "idle" and page.active() == "launch"
+
+
+# --------------------------------------------------------------------------------------------
+# Errors the shopper must understand
+
+
+def test_denied_microphone_shows_a_clear_message(denying_browser, shop, widget, server, script_src, call_centre: CallCentre) -> None:
+    call_centre.reset("answer")
+    deny_media(denying_browser, shop.origin)
+    page = WidgetPage(denying_browser).open(shop_url(shop, widget, server, script_src))
+    assert page.js("return navigator.permissions.query({name: 'microphone'}).then((p) => p.state)") == "denied"
+    page.shadow(".launcher").click()
+    page.wait_state("ended", timeout=15)
+    assert page.events()[-1]["detail"]["cause"] == "microphone-denied", page.events()
+    assert "Microphone access is blocked" in page.text(".message")
+    assert not call_centre.invites(), "a call was placed without a microphone"
+
+
+def test_page_origin_not_allowed(page: WidgetPage, shop, widget, server, script_src, call_centre: CallCentre) -> None:
+    # The same page under http://localhost:… — not in the widget's allowedOrigins.
+    page.open(shop.url(origin=shop.foreign_origin, widget=widget["id"], gateway=server.url, script_src=script_src))
+    session = requests.post(f"{server.url}/v1/widgets/{widget['id']}/sessions", json={"context": {}}, headers={"Origin": shop.foreign_origin}, timeout=5)
+    assert session.status_code == 403 and session.headers["Content-Type"].startswith("application/problem+json"), describe(session)
+    page.shadow(".launcher").click()
+    page.wait_state("ended", timeout=15)
+    assert page.events()[-1]["detail"]["cause"] == "origin-not-allowed", page.events()
+    assert page.text(".message") == "Calling is not enabled on this website."
+    assert not call_centre.invites()
+
+
+# --------------------------------------------------------------------------------------------
+# Accessibility of the shadow markup
+
+A11Y_CHECK = """
+const host = document.querySelector('callme-button'), root = host.shadowRoot, problems = [];
+const visible = (el) => { const r = el.getBoundingClientRect(); return r.width > 0 && r.height > 0 && getComputedStyle(el).visibility !== 'hidden'; };
+const name = (el) => {
+  if (el.getAttribute('aria-label')) return el.getAttribute('aria-label').trim();
+  const by = el.getAttribute('aria-labelledby');
+  if (by) return by.split(/\\s+/).map((id) => (root.getElementById(id) || {}).textContent || '').join(' ').trim();
+  return (el.textContent || '').trim();
+};
+const ROLES = new Set(['status', 'timer', 'group', 'region', 'img', 'button', 'dialog', 'alert', 'presentation', 'none']);
+const BOOLEAN = new Set(['true', 'false']);
+for (const el of root.querySelectorAll('*')) {
+  const role = el.getAttribute('role');
+  if (role && !ROLES.has(role)) problems.push(`unknown role ${role} on ${el.tagName}`);
+  for (const attr of el.getAttributeNames()) {
+    if (!attr.startsWith('aria-')) continue;
+    const value = el.getAttribute(attr);
+    if (['aria-pressed', 'aria-expanded', 'aria-hidden', 'aria-atomic'].includes(attr) && !BOOLEAN.has(value)) problems.push(`${attr}=${value}`);
+    if (attr === 'aria-live' && !['polite', 'assertive', 'off'].includes(value)) problems.push(`aria-live=${value}`);
+    if (['aria-controls', 'aria-labelledby', 'aria-describedby'].includes(attr)) {
+      for (const id of value.split(/\\s+/)) if (!root.getElementById(id)) problems.push(`${attr} refers to a missing #${id}`);
+    }
+    if (!['aria-pressed', 'aria-expanded', 'aria-hidden', 'aria-atomic', 'aria-live', 'aria-controls', 'aria-labelledby', 'aria-describedby', 'aria-label'].includes(attr)) problems.push(`unexpected ${attr}`);
+  }
+}
+const buttons = Array.from(root.querySelectorAll('button')).filter(visible);
+for (const b of buttons) {
+  if (!name(b)) problems.push(`button without an accessible name: ${b.outerHTML.slice(0, 120)}`);
+  if (b.tabIndex < 0) problems.push(`button out of the tab order: ${name(b)}`);
+}
+for (const svg of root.querySelectorAll('svg')) if (svg.getAttribute('aria-hidden') !== 'true') problems.push('svg not hidden from assistive technology');
+const live = root.querySelector('[aria-live=polite]');
+if (!live) problems.push('no polite live region');
+// Contrast of every visible text against its effective background.
+const parse = (c) => { const m = c.match(/rgba?\\(([^)]+)\\)/); if (!m) return null; const p = m[1].split(/[ ,\\/]+/).filter(Boolean).map(Number); return [p[0], p[1], p[2], p.length > 3 ? p[3] : 1]; };
+const lum = ([r, g, b]) => { const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; }; return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b); };
+const background = (el) => {
+  for (let node = el; node; node = node.parentElement || (node.getRootNode() && node.getRootNode().host)) {
+    const c = parse(getComputedStyle(node).backgroundColor);
+    if (c && c[3] > 0.5) return c;
+    if (node === document.documentElement) break;
+  }
+  return [255, 255, 255, 1];
+};
+const checked = [];
+for (const el of root.querySelectorAll('*')) {
+  const text = Array.from(el.childNodes).filter((n) => n.nodeType === 3).map((n) => n.textContent).join('').trim();
+  if (!text || !visible(el)) continue;
+  const fg = parse(getComputedStyle(el).color), bg = background(el);
+  const [a, b] = [lum(fg), lum(bg)].sort((x, y) => y - x);
+  const ratio = (a + 0.05) / (b + 0.05);
+  checked.push({text: text.slice(0, 40), ratio: Math.round(ratio * 100) / 100});
+  if (ratio < 4.5) problems.push(`contrast ${ratio.toFixed(2)}:1 for "${text.slice(0, 40)}"`);
+}
+return {problems, checked, buttons: buttons.map(name), live: live && live.textContent.trim()};
+"""
+
+
+def test_widget_markup_is_accessible(page: WidgetPage, shop, widget, server, script_src, call_centre: CallCentre) -> None:
+    page.open(shop_url(shop, widget, server, script_src))
+    results = {}
+    results["idle"] = page.js(A11Y_CHECK)
+    assert results["idle"]["buttons"] == ["Call us"], results["idle"]
+    page.shadow(".launcher").click()
+    page.wait_state("in-call", timeout=20)
+    results["in-call"] = page.js(A11Y_CHECK)
+    assert results["in-call"]["live"] == "Connected"
+    assert set(results["in-call"]["buttons"]) >= {"Mute", "Keypad", "Hang up"}, results["in-call"]
+    page.shadow("[data-action=keypad]").click()
+    results["keypad"] = page.js(A11Y_CHECK)
+    page.shadow("[data-action=hangup]").click()
+    page.wait_state("ended")
+    results["ended"] = page.js(A11Y_CHECK)
+    assert results["ended"]["live"].startswith("Call ended"), results["ended"]
+    for state, result in results.items():
+        assert not result["problems"], f"{state}: {result['problems']}"
+        assert result["checked"], f"{state}: no text was checked"
+
+
+def test_low_contrast_shop_colours_are_corrected(admin: Client, page: WidgetPage, shop, widget, server, script_src) -> None:
+    """A shop that picks a text colour unreadable on its primary colour still gets 4.5:1."""
+    response = admin.post("/v1/widgets", {
+        "name": "pale shop", "destination": widget["destination"], "allowedOrigins": [shop.origin],
+        "appearance": {"primaryColor": "#FDE68A", "textColor": "#FFFFFF", "shape": "round"},
+    })
+    assert response.status_code == 201, describe(response)
+    page.open(shop.url(widget=response.json()["id"], gateway=server.url, script_src=script_src, lang="de"))
+    result = page.js(A11Y_CHECK)
+    assert result["buttons"] == ["Rufen Sie uns an"], result  # round: the label is visually hidden but named
+    colour = page.js("return getComputedStyle(document.querySelector('callme-button').shadowRoot.querySelector('.launcher')).color")
+    assert colour == "rgb(17, 24, 39)", colour  # near-black instead of white on pale yellow
+    assert not result["problems"], result["problems"]
+
+
+# --------------------------------------------------------------------------------------------
+# Screenshots of every state in English and German (committed in WebClient/screenshots/)
+
+
+@pytest.mark.parametrize("lang", ["en", "de"])
+def test_screenshots_of_each_state(lang: str, page: WidgetPage, denying_browser, shop, widget, server, script_src, call_centre: CallCentre) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    shots: list[Path] = []
+
+    def shot(state: str, driver=None) -> None:
+        path = SCREENSHOTS / f"{state}-{lang}.png"
+        (driver or page.driver).save_screenshot(str(path))
+        shots.append(path)
+
+    url = shop_url(shop, widget, server, script_src, lang=lang)
+    call_centre.reset("ring")
+    page.open(url)
+    shot("idle")
+    page.shadow(".launcher").click()
+    page.wait_state("ringing", timeout=20)
+    shot("ringing")
+    call_centre.answer_ringing()
+    page.wait_state("in-call", timeout=20)
+    wait_until(lambda: page.text(".timer") not in ("", "00:00"), 5)
+    shot("in-call")
+    page.shadow("[data-action=hangup]").click()
+    page.wait_state("ended")
+    # Focus rings belong to keyboard use; the picture shows the panel as a mouse user sees it.
+    page.js("document.activeElement && document.activeElement.blur()")
+    shot("ended")
+
+    deny_media(denying_browser, shop.origin)
+    denied = WidgetPage(denying_browser).open(url)
+    denied.shadow(".launcher").click()
+    denied.wait_state("ended", timeout=15)
+    denied.js("document.activeElement && document.activeElement.blur()")
+    shot("error", denying_browser)
+
+    texts = {"en": ("Call us", "Ringing…"), "de": ("Rufen Sie uns an", "Es klingelt …")}[lang]
+    assert page.text(".title") == texts[0]
+    for path in shots:
+        assert path.stat().st_size > 5000, f"{path} looks empty"
+
