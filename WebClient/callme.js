@@ -15,7 +15,7 @@ const STRINGS = {
 	en: {
 		call: "Call us", permission: "Please allow the microphone so that we can hear you.", connecting: "Connecting…",
 		ringing: "Ringing…", inCall: "Connected", onHold: "You are on hold. Please stay on the line.",
-		reconnecting: "Connection interrupted. Reconnecting…", ended: "Call ended", hangup: "Hang up", cancel: "Cancel call",
+		reconnecting: "Connection interrupted. Reconnecting…", ended: "Call ended", notPossible: "Could not call", yourCall: "Your call", hangup: "Hang up", cancel: "Cancel call",
 		mute: "Mute", keypad: "Keypad", video: "Camera", callAgain: "Call again", close: "Close", duration: "Call duration",
 		videoAsk: "The agent would like to turn on video. Share your camera?", allowCamera: "Share camera", decline: "Not now",
 		causes: {
@@ -39,7 +39,7 @@ const STRINGS = {
 	de: {
 		call: "Rufen Sie uns an", permission: "Bitte erlauben Sie das Mikrofon, damit wir Sie hören können.", connecting: "Verbindung wird aufgebaut …",
 		ringing: "Es klingelt …", inCall: "Verbunden", onHold: "Sie werden gehalten. Bitte bleiben Sie dran.",
-		reconnecting: "Verbindung unterbrochen. Neuer Versuch …", ended: "Anruf beendet", hangup: "Auflegen", cancel: "Anruf abbrechen",
+		reconnecting: "Verbindung unterbrochen. Neuer Versuch …", ended: "Anruf beendet", notPossible: "Anruf nicht möglich", yourCall: "Ihr Anruf", hangup: "Auflegen", cancel: "Anruf abbrechen",
 		mute: "Stumm", keypad: "Tastenfeld", video: "Kamera", callAgain: "Erneut anrufen", close: "Schließen", duration: "Gesprächsdauer",
 		videoAsk: "Wir möchten Video einschalten. Kamera freigeben?", allowCamera: "Kamera freigeben", decline: "Jetzt nicht",
 		causes: {
@@ -399,7 +399,7 @@ class Call {
 		this.invite = this.ua.request("INVITE", { body: sdp, timeout: 120000, onResponse: (r) => this.onInviteResponse(r) });
 	}
 
-	/** An offer, sent once ICE gathering completes or after at most GATHER_MS. */
+	/** An offer once ICE gathering completes, or after GATHER_MS. */
 	async makeOffer(options = {}) {
 		await this.pc.setLocalDescription(await this.pc.createOffer(options));
 		await waitForGathering(this.pc);
@@ -533,7 +533,7 @@ class Call {
 		}
 	}
 
-	/** An INVITE of our own inside the dialog (ICE restart, camera added). */
+	/** Our own re-INVITE (ICE restart, camera added). */
 	async reinvite(options) {
 		if (this.negotiating) throw new CallError("failed", 491);
 		this.negotiating = true;
@@ -601,7 +601,7 @@ class Call {
 		return this.cameraStream.getVideoTracks()[0];
 	}
 
-	/** The shopper's camera toggle: the first time it adds a video stream (re-INVITE). */
+	/** The camera toggle: the first time it adds a video stream (re-INVITE). */
 	async toggleVideo() {
 		if (this.videoOn) {
 			if (this.videoSender) await this.videoSender.replaceTrack(null);
@@ -652,7 +652,7 @@ class Call {
 		return { report, stats, summary: summarize(stats) };
 	}
 
-	/** Watches packet counters while in a call: one-way audio, loss and jitter become warnings. */
+	/** Packet counters during a call: one-way audio, loss and jitter become warnings. */
 	startMonitor() {
 		let previous = null;
 		this.monitor = setInterval(async () => {
@@ -834,7 +834,7 @@ class CallMeButton extends HTMLElement {
 		return (STRINGS[this._language] || STRINGS.en)[key];
 	}
 
-	/** data-lang (the `lang` attribute), then the widget's appearance.language, then the browser's. */
+	/** data-lang (`lang`), then the widget's appearance.language, then the browser's. */
 	chooseLanguage() {
 		const appearance = this._public?.appearance || {};
 		this._language = pickLanguage([this.getAttribute("lang"), appearance.language, ...browserLanguages()]);
@@ -844,7 +844,7 @@ class CallMeButton extends HTMLElement {
 		root.lang = this._language;
 		const label = this.label();
 		$(".launcher .label").textContent = label;
-		$(".title").textContent = label;
+		$(".title").textContent = label === this.t("call") ? this.t("yourCall") : label;
 		$(".timer").setAttribute("aria-label", t("duration"));
 		$(".keypad").setAttribute("aria-label", t("keypad"));
 		for (const el of this.shadowRoot.querySelectorAll("[data-t]")) el.textContent = t(el.dataset.t);
@@ -1108,7 +1108,7 @@ class CallMeButton extends HTMLElement {
 			ringing: [t("ringing"), ""],
 			"in-call": [this._reconnecting ? t("reconnecting") : t("inCall"), ""],
 			hold: [t("inCall"), t("onHold")],
-			ended: [t("ended"), (STRINGS[this._language] || STRINGS.en).causes[this._cause] || ""]
+			ended: [/hangup|canceled/.test(this._cause) ? t("ended") : t("notPossible"), (STRINGS[this._language] || STRINGS.en).causes[this._cause] || ""]
 		}[state] || ["", ""];
 		$(".status").textContent = status;
 		$(".message").textContent = message;

@@ -462,8 +462,9 @@ def test_screenshots_of_each_state(lang: str, page: WidgetPage, denying_browser,
     denied.js("document.activeElement && document.activeElement.blur()")
     shot("error", denying_browser)
 
-    texts = {"en": ("Call us", "Ringing…"), "de": ("Rufen Sie uns an", "Es klingelt …")}[lang]
-    assert page.text(".title") == texts[0]
+    texts = {"en": ("Call us", "Could not call"), "de": ("Rufen Sie uns an", "Anruf nicht möglich")}[lang]
+    assert page.text(".launcher") == texts[0]
+    assert denied.text(".status") == texts[1]
     for path in shots:
         assert path.stat().st_size > 5000, f"{path} looks empty"
 
