@@ -185,3 +185,14 @@ def test_unresolvable_destination_gets_502(tmp_path: Path, server: ServerProcess
     assert_success(uac)
     assert uac.received(100), "the caller must hear 100 Trying while the name is looked up"
     assert "query[SRV] _sip._udp.nowhere.test" in resolver.queries(), resolver.queries()
+
+
+@pytest.mark.parametrize("value", ["callcentre.test", "127.0.0.1:0", "[::1", "127.0.0.1:99999"])
+def test_dns_server_flag_is_validated(tmp_path: Path, value: str) -> None:
+    from support import server_binary
+
+    result = subprocess.run(
+        [str(server_binary()), "serve", "--data-dir", str(tmp_path), "--dns-server", value],
+        capture_output=True, text=True, timeout=30,
+    )
+    assert result.returncode != 0 and "--dns-server" in result.stderr, (result.returncode, result.stderr[-500:])

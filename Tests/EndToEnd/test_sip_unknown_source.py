@@ -83,3 +83,11 @@ def test_unknown_source_flag_is_validated(tmp_path) -> None:
         capture_output=True, text=True, timeout=30,
     )
     assert result.returncode != 0 and "--unknown-source" in result.stderr, (result.returncode, result.stderr[-500:])
+
+
+def test_unknown_source_is_read_from_the_environment(tmp_path) -> None:
+    env = {"PATH": "/usr/bin:/bin", "SWITCHBOARD_UNKNOWN_SOURCE": "ignore"}
+    result = subprocess.run(
+        [str(server_binary()), "serve", "--data-dir", str(tmp_path)], capture_output=True, text=True, timeout=30, env=env,
+    )
+    assert result.returncode != 0 and "--unknown-source" in result.stderr, (result.returncode, result.stderr[-500:])
