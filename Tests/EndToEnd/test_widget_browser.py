@@ -149,7 +149,11 @@ def measure_audio(page: WidgetPage, seconds: float = 1.5) -> tuple[float, float,
         stats = page.stats()["summary"]
         return stats if stats and stats["inbound"] and stats["source"] and stats["inbound"].get("totalSamplesDuration") else None
 
-    first = wait_until(ready, 10, message=lambda: f"no audio stats: {page.stats()}")
+    def answer_lines() -> list[str]:
+        answers = [m["text"] for m in page.sip() if m["dir"] == "in" and m["text"].startswith("SIP/2.0 200") and "INVITE" in (header(m["text"], "CSeq") or "")]
+        return [line for line in (answers or [""])[0].split("\r\n") if line.startswith(("a=setup", "a=fingerprint", "a=candidate", "m=", "a=ice-"))]
+
+    first = wait_until(ready, 10, message=lambda: f"no audio received; transport {page.stats()['transport']}; the gateway's answer: {answer_lines()}")
     wait_until(lambda: page.stats()["summary"]["inbound"]["totalSamplesDuration"] - first["inbound"]["totalSamplesDuration"] >= seconds,
                seconds + 8, message="inbound audio did not advance")
     last = page.stats()["summary"]
@@ -439,6 +443,8 @@ def test_screenshots_of_each_state(lang: str, page: WidgetPage, denying_browser,
         shots.append(path)
 
     url = shop_url(shop, widget, server, script_src, lang=lang)
+    # Still pictures: the ringing indicator's pulse stops when the user prefers reduced motion.
+    page.driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": [{"name": "prefers-reduced-motion", "value": "reduce"}]})
     call_centre.reset("ring")
     page.open(url)
     shot("idle")
@@ -462,6 +468,7 @@ def test_screenshots_of_each_state(lang: str, page: WidgetPage, denying_browser,
     denied.js("document.activeElement && document.activeElement.blur()")
     shot("error", denying_browser)
 
+    page.driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": []})
     texts = {"en": ("Call us", "Could not call"), "de": ("Rufen Sie uns an", "Anruf nicht möglich")}[lang]
     assert page.text(".launcher") == texts[0]
     assert denied.text(".status") == texts[1]

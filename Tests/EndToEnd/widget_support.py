@@ -606,5 +606,6 @@ class WidgetPage:
                    packetsReceived: r.summary.packetsReceived, packetsSent: r.summary.packetsSent,
                    packetsLost: r.summary.packetsLost, jitter: r.summary.jitter, roundTripTime: r.summary.roundTripTime,
                    audioLevelIn: r.summary.audioLevelIn, audioLevelOut: r.summary.audioLevelOut},
+                 transport: r.stats.filter((s) => s.type === 'transport').map((s) => ({dtlsState: s.dtlsState, iceState: s.iceState})),
                  types: r.stats.map((s) => s.type)}), (e) => done({error: String(e)}));"""
         )
