@@ -201,7 +201,7 @@ extension SignallingCore {
         let calleeCallID = CallBridges.makeCallID(host: host)
         headers.add(.callID, calleeCallID)
         headers.add(.cseq, SIPCSeq(sequence: 1, method: .invite).description)
-        headers.add(.contact, "<\(Self.localURI(user: "b2bua", host: host, port: configuration.port))>")
+        headers.add(.contact, self.contact(towards: target.peer))
         headers.add(.allow, Self.allowedMethods)
         headers.add(.supported, "100rel, timer")
         headers.add("X-Switchboard-Call-Id", callId)
@@ -264,6 +264,11 @@ extension SignallingCore {
         if host == "localhost" { host = "127.0.0.1" }
         guard let address = try? SocketAddress(ipAddress: host, port: uri.port ?? uri.defaultPort) else { return nil }
         let useTCP = trunk?.transport == .tcp || uri.transport == "tcp"
+        // TLS for a TLS trunk, a sips: URI and ;transport=tls (RFC 3261 §26.2, RFC 5630).
+        if trunk?.transport == .tls || uri.scheme == .sips || uri.transport == "tls" {
+            guard let peer = outboundSecureStream(to: address, uri: uri, trunk: trunk) else { return nil }
+            return ResolvedTarget(uri: uri, peer: peer, trunk: trunk)
+        }
         return ResolvedTarget(uri: uri, peer: useTCP ? outboundStream(to: address) : .udp(address), trunk: trunk)
     }
 
@@ -338,7 +343,7 @@ extension SignallingCore {
         var relayed = SIPMessage.response(
             to: bridge.callerInviteRequest, statusCode: status, reasonPhrase: response.reasonPhrase, toTag: bridge.caller.localTag
         )
-        relayed.headers.add(.contact, "<\(Self.localURI(user: "b2bua", host: configuration.advertisedHost, port: configuration.port))>")
+        relayed.headers.add(.contact, contact(towards: bridge.caller.peer))
         relayed.headers.add(.server, configuration.product)
         if status < 300 || status == 488 {
             relayed.headers.add(.allow, Self.allowedMethods)
@@ -428,7 +433,7 @@ extension SignallingCore {
         bridges.calls[callId] = bridge
     }
 
-    private func calleeFailed(status: Int, response: SIPMessage, callId: String) {
+    func calleeFailed(status: Int, response: SIPMessage, callId: String) {
         guard var bridge = bridges.calls[callId] else { return }
         if (status == 401 || status == 407), !bridge.triedAuthentication, let trunkId = bridge.trunkId,
             let trunk = trunks.trunk(id: trunkId), let credentials = trunks.credentials(of: trunk),
@@ -588,7 +593,7 @@ extension SignallingCore {
         headers.add(.callID, leg.callID)
         headers.add(.cseq, SIPCSeq(sequence: leg.nextCSeq, method: method).description)
         if method == .invite || method == .update {
-            headers.add(.contact, "<\(Self.localURI(user: "b2bua", host: configuration.advertisedHost, port: configuration.port))>")
+            headers.add(.contact, contact(towards: leg.peer))
         }
         for (name, value) in extraHeaders { headers.add(name, value) }
         if let contentType { headers.add(.contentType, contentType) }
@@ -670,7 +675,7 @@ extension SignallingCore {
         var relayed = SIPMessage.response(to: original, statusCode: status, reasonPhrase: response.reasonPhrase, toTag: answerLeg.localTag)
         relayed.headers.add(.server, configuration.product)
         if status < 300 {
-            relayed.headers.add(.contact, "<\(Self.localURI(user: "b2bua", host: configuration.advertisedHost, port: configuration.port))>")
+            relayed.headers.add(.contact, contact(towards: answerLeg.peer))
             if let type = response.headers[.contentType] { relayed.headers.add(.contentType, type) }
             relayed.body = response.body
         }

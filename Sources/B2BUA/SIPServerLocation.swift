@@ -29,7 +29,7 @@ extension SignallingCore {
         locate(uri, trunkTransport: trunk?.transport) { [self] result in
             // Gone when the caller cancelled meanwhile (answered with 487 then).
             guard bridges.resolving.remove(serverKey) != nil else { return }
-            if case .success(let server) = result, let peer = peer(for: server) {
+            if case .success(let server) = result, let peer = peer(for: server, uri: uri, trunk: trunk) {
                 logger.debug("destination resolved", metadata: ["host": "\(host)", "address": "\(server.address)", "transport": "\(server.transport)"])
                 body(ResolvedTarget(uri: uri, peer: peer, trunk: trunk))
                 return
@@ -42,13 +42,13 @@ extension SignallingCore {
         return true
     }
 
-    /// The peer for a located server, over its transport.
-    func peer(for server: LocatedServer) -> SIPPeer? {
+    /// The peer for a located server, over its transport. A TLS server's certificate is checked
+    /// against the URI's host name (RFC 5922 §7.2) or the trunk's `serverName`.
+    func peer(for server: LocatedServer, uri: SIPURI, trunk: Trunk?) -> SIPPeer? {
         switch server.transport {
         case .udp: return .udp(server.address)
         case .tcp: return outboundStream(to: server.address)
-        // TLS legs are opened by the TLS transport from a numeric target.
-        case .tls: return nil
+        case .tls: return outboundSecureStream(to: server.address, uri: uri, trunk: trunk)
         }
     }
 

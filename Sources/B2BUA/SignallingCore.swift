@@ -159,6 +159,8 @@ final class SignallingCore: @unchecked Sendable {
         /// Where names in destinations are looked up (nil: the first nameserver of
         /// /etc/resolv.conf).
         var dnsServer: SocketAddress? = nil
+        /// The SIP over TLS port, when the gateway listens for it (Via and Contact of TLS legs).
+        var tlsPort: Int? = nil
     }
 
     let configuration: Configuration
@@ -182,6 +184,8 @@ final class SignallingCore: @unchecked Sendable {
     var nextStreamID = 1
     var outboundStreams: [SocketAddress: Int] = [:]
     var pendingStreamMessages: [Int: [SIPMessage]] = [:]
+    /// Which stream connections run over TLS, and the TLS connections the gateway opened.
+    var tls = SIPTLSState()
 
     static let allowedMethods = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE"
     static let knownMethods: Set<SIPMethod> = [.invite, .ack, .cancel, .bye, .options, .info, .update, .prack, .register, .subscribe, .notify, .publish, .refer, .message]
@@ -415,10 +419,11 @@ final class SignallingCore: @unchecked Sendable {
         let transport: String
         switch peer {
         case .udp: transport = "UDP"
-        case .stream: transport = "TCP"
+        case .stream: transport = isSecure(peer) ? "TLS" : "TCP"
         case .browser: transport = "WS"
         }
-        return SIPVia(transport: transport, host: configuration.advertisedHost, port: configuration.port, branch: SIPVia.makeBranch(), parameters: [("rport", nil)]).description
+        let port = isSecure(peer) ? configuration.tlsPort ?? configuration.port : configuration.port
+        return SIPVia(transport: transport, host: configuration.advertisedHost, port: port, branch: SIPVia.makeBranch(), parameters: [("rport", nil)]).description
     }
 
     func withAllow(_ response: SIPMessage) -> SIPMessage {

@@ -2,6 +2,7 @@ public import Control
 public import Logging
 import NIOCore
 import NIOPosix
+public import NIOSSL
 public import ServiceLifecycle
 
 /// The signalling plane as a service: binds SIP/UDP, runs the core on that socket's event loop,
@@ -21,11 +22,15 @@ public final class SignallingPlane: Service, CallSignalling, @unchecked Sendable
         /// The DNS server for names in destinations, as `host:port` or `host` (port 53); nil
         /// reads the first nameserver of /etc/resolv.conf.
         public var dnsServer: String?
+        /// SIP over TLS: the port, and the server certificate and key it presents.
+        public var tlsPort: Int?
+        public var tls: TLSConfiguration?
 
         public init(
             bindHost: String, port: Int, advertisedHost: String, httpBaseURL: String, product: String,
             maxCallDuration: Duration = .seconds(4 * 3600), refusalsPerSecond: Int = 10, maxStreamConnections: Int = 10_000,
-            unknownSource: UnknownSourcePolicy = .reject, dnsServer: String? = nil
+            unknownSource: UnknownSourcePolicy = .reject, dnsServer: String? = nil,
+            tlsPort: Int? = nil, tls: TLSConfiguration? = nil
         ) {
             self.bindHost = bindHost
             self.port = port
@@ -37,6 +42,8 @@ public final class SignallingPlane: Service, CallSignalling, @unchecked Sendable
             self.maxStreamConnections = maxStreamConnections
             self.unknownSource = unknownSource
             self.dnsServer = dnsServer
+            self.tlsPort = tlsPort
+            self.tls = tls
         }
     }
 
@@ -53,7 +60,8 @@ public final class SignallingPlane: Service, CallSignalling, @unchecked Sendable
                 product: configuration.product, maxCallDuration: configuration.maxCallDuration,
                 refusalsPerSecond: configuration.refusalsPerSecond, maxStreamConnections: configuration.maxStreamConnections,
                 unknownSource: configuration.unknownSource,
-                dnsServer: (configuration.dnsServer.flatMap(DNSServerAddress.init) ?? DNSServerAddress.system())?.address
+                dnsServer: (configuration.dnsServer.flatMap(DNSServerAddress.init) ?? DNSServerAddress.system())?.address,
+                tlsPort: configuration.tls == nil ? nil : configuration.tlsPort
             ),
             trunks: trunks, callLog: callLog, logger: logger
         )
@@ -63,12 +71,23 @@ public final class SignallingPlane: Service, CallSignalling, @unchecked Sendable
         let group = MultiThreadedEventLoopGroup.singleton
         let channel = try await SIPUDPTransport.bind(host: configuration.bindHost, port: configuration.port, core: core, group: group)
         let tcp = try await SIPStreamConnection.listen(host: configuration.bindHost, port: configuration.port, core: core, coreLoop: channel.eventLoop, group: group)
+        let secure: (any Channel)?
+        if let tlsPort = core.configuration.tlsPort, let tls = configuration.tls {
+            secure = try await SIPStreamConnection.listen(
+                host: configuration.bindHost, port: tlsPort, core: core, coreLoop: channel.eventLoop, group: group,
+                tls: try NIOSSLContext(configuration: tls)
+            )
+            logger.info("SIP over TLS listening", metadata: ["tls": "\(configuration.bindHost):\(tlsPort)"])
+        } else {
+            secure = nil
+        }
         logger.info("SIP listening", metadata: ["udp": "\(configuration.bindHost):\(configuration.port)", "tcp": "\(configuration.bindHost):\(configuration.port)"])
         await withGracefulShutdownHandler {
             try? await channel.closeFuture.get()
         } onGracefulShutdown: {
             channel.close(promise: nil)
             tcp.close(promise: nil)
+            secure?.close(promise: nil)
         }
     }
 

@@ -13,6 +13,8 @@ public struct Trunk: Sendable, Equatable, Codable {
     public var codecs: [String]
     public var maxConcurrentCalls: Int?
     public var inbound: Inbound?
+    /// How the call centre's certificate is checked when calls go to it over TLS.
+    public var tls: TLS?
     public var createdAt: Date
     public var updatedAt: Date
 
@@ -21,6 +23,23 @@ public struct Trunk: Sendable, Equatable, Codable {
 
     public enum Transport: String, Sendable, Codable, CaseIterable {
         case udp, tcp, tls
+    }
+
+    /// TLS client settings (transport `tls`, or a `sips:` URI). Without them the call centre's
+    /// certificate must verify against the system trust store and carry the URI's host.
+    public struct TLS: Sendable, Equatable, Codable {
+        /// PEM CA certificates trusted for this trunk instead of the system trust store.
+        public var caCertificates: String?
+        /// False accepts any certificate: for a lab, never for production.
+        public var verifyCertificate: Bool
+        /// The name the certificate must carry (and the SNI), for a URI with an IP address.
+        public var serverName: String?
+
+        public init(caCertificates: String? = nil, verifyCertificate: Bool = true, serverName: String? = nil) {
+            self.caCertificates = caCertificates
+            self.verifyCertificate = verifyCertificate
+            self.serverName = serverName
+        }
     }
 
     public struct Inbound: Sendable, Equatable, Codable {
@@ -40,7 +59,7 @@ public struct Trunk: Sendable, Equatable, Codable {
 
     public init(
         id: String, name: String, uri: String, transport: Transport, username: String?, sealedPassword: String?,
-        codecs: [String], maxConcurrentCalls: Int?, inbound: Inbound?, createdAt: Date, updatedAt: Date
+        codecs: [String], maxConcurrentCalls: Int?, inbound: Inbound?, tls: TLS? = nil, createdAt: Date, updatedAt: Date
     ) {
         self.id = id
         self.name = name
@@ -51,6 +70,7 @@ public struct Trunk: Sendable, Equatable, Codable {
         self.codecs = codecs
         self.maxConcurrentCalls = maxConcurrentCalls
         self.inbound = inbound
+        self.tls = tls
         self.createdAt = createdAt
         self.updatedAt = updatedAt
     }

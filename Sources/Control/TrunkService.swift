@@ -13,10 +13,12 @@ public struct TrunkFields: Sendable {
     public var codecs: [String]?
     public var maxConcurrentCalls: Int?
     public var inbound: Trunk.Inbound?
+    /// Replaces the TLS settings as a whole.
+    public var tls: Trunk.TLS?
 
     public init(
         name: String? = nil, uri: String? = nil, transport: Trunk.Transport? = nil, username: String? = nil, password: String? = nil,
-        codecs: [String]? = nil, maxConcurrentCalls: Int? = nil, inbound: Trunk.Inbound? = nil
+        codecs: [String]? = nil, maxConcurrentCalls: Int? = nil, inbound: Trunk.Inbound? = nil, tls: Trunk.TLS? = nil
     ) {
         self.name = name
         self.uri = uri
@@ -26,6 +28,7 @@ public struct TrunkFields: Sendable {
         self.codecs = codecs
         self.maxConcurrentCalls = maxConcurrentCalls
         self.inbound = inbound
+        self.tls = tls
     }
 }
 
@@ -63,7 +66,7 @@ public final class TrunkService: Sendable {
         let trunk = Trunk(
             id: Identifier.make(Trunk.idPrefix, millis: clock.millis), name: name, uri: uri, transport: fields.transport ?? .udp,
             username: fields.username, sealedPassword: try fields.password.map(secrets.seal), codecs: fields.codecs ?? ["PCMU", "PCMA"],
-            maxConcurrentCalls: fields.maxConcurrentCalls, inbound: fields.inbound, createdAt: now, updatedAt: now
+            maxConcurrentCalls: fields.maxConcurrentCalls, inbound: fields.inbound, tls: fields.tls, createdAt: now, updatedAt: now
         )
         try await storage.insert(trunk: trunk)
         try await reload()
@@ -91,6 +94,7 @@ public final class TrunkService: Sendable {
         if let codecs = fields.codecs { trunk.codecs = codecs }
         if let limit = fields.maxConcurrentCalls { trunk.maxConcurrentCalls = limit }
         if let inbound = fields.inbound { trunk.inbound = inbound }
+        if let tls = fields.tls { trunk.tls = tls }
         trunk.updatedAt = clock.now()
         guard try await storage.update(trunk: trunk) else { throw ControlError.notFound(kind: "trunk", id: id) }
         try await reload()
@@ -147,6 +151,14 @@ public final class TrunkService: Sendable {
             }
             if let problem = Destination.problem(inbound.destination) {
                 errors.append(FieldError(pointer: "/inbound/destination", detail: problem))
+            }
+        }
+        if let tls = fields.tls {
+            if let pem = tls.caCertificates, let problem = Trunk.TLS.caCertificatesProblem(pem) {
+                errors.append(FieldError(pointer: "/tls/caCertificates", detail: problem))
+            }
+            if let name = tls.serverName, let problem = Trunk.TLS.serverNameProblem(name) {
+                errors.append(FieldError(pointer: "/tls/serverName", detail: problem))
             }
         }
         guard errors.isEmpty else { throw ControlError.validation(errors) }

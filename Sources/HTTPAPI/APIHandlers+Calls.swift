@@ -18,7 +18,7 @@ extension APIHandlers {
             TrunkFields(
                 name: body.name, uri: body.uri, transport: body.transport.flatMap { Trunk.Transport(rawValue: $0.rawValue) },
                 username: body.username, password: body.password, codecs: body.codecs?.map(\.rawValue),
-                maxConcurrentCalls: body.maxConcurrentCalls, inbound: body.inbound.map(Trunk.Inbound.init)
+                maxConcurrentCalls: body.maxConcurrentCalls, inbound: body.inbound.map(Trunk.Inbound.init), tls: body.tls.map(Trunk.TLS.init)
             )
         )
         return .created(.init(headers: .init(location: "/v1/trunks/\(trunk.id)"), body: .json(.init(trunk))))
@@ -37,7 +37,7 @@ extension APIHandlers {
             TrunkFields(
                 name: body.name, uri: body.uri, transport: body.transport.flatMap { Trunk.Transport(rawValue: $0.rawValue) },
                 username: body.username, password: body.password, codecs: body.codecs?.map(\.rawValue),
-                maxConcurrentCalls: body.maxConcurrentCalls, inbound: body.inbound.map(Trunk.Inbound.init)
+                maxConcurrentCalls: body.maxConcurrentCalls, inbound: body.inbound.map(Trunk.Inbound.init), tls: body.tls.map(Trunk.TLS.init)
             )
         )
         return .ok(.init(body: .json(.init(trunk))))
@@ -79,8 +79,15 @@ extension Components.Schemas.Trunk {
             username: trunk.username, hasCredentials: trunk.sealedPassword != nil, codecs: trunk.codecs,
             maxConcurrentCalls: trunk.maxConcurrentCalls,
             inbound: trunk.inbound.map { .init(allowedSources: $0.allowedSources, destination: $0.destination) },
+            tls: trunk.tls.map { .init(caCertificates: $0.caCertificates, verifyCertificate: $0.verifyCertificate, serverName: $0.serverName) },
             createdAt: trunk.createdAt, updatedAt: trunk.updatedAt
         )
+    }
+}
+
+extension Trunk.TLS {
+    init(_ tls: Components.Schemas.TrunkTLS) {
+        self.init(caCertificates: tls.caCertificates, verifyCertificate: tls.verifyCertificate ?? true, serverName: tls.serverName)
     }
 }
 

@@ -2,6 +2,7 @@ public import Control
 import Foundation
 import HTTPTypes
 import HummingbirdCore
+public import HummingbirdTLS
 import HummingbirdWebSocket
 public import Hummingbird
 public import Logging
@@ -16,13 +17,19 @@ public struct HTTPConfiguration: Sendable {
     /// STUN/TURN servers handed to browsers with each widget session.
     public var iceServers: [ICEServer]
     public var version: String
+    /// The server certificate and key: with it the port speaks HTTPS (and WSS on `/sip`).
+    public var tls: TLSConfiguration?
 
-    public init(host: String, port: Int, iceServers: [ICEServer] = [], version: String) {
+    public init(host: String, port: Int, iceServers: [ICEServer] = [], version: String, tls: TLSConfiguration? = nil) {
         self.host = host
         self.port = port
         self.iceServers = iceServers
         self.version = version
+        self.tls = tls
     }
+
+    /// `https` with TLS, `http` without.
+    public var scheme: String { tls == nil ? "http" : "https" }
 
     public struct ICEServer: Sendable {
         public var urls: [String]
@@ -37,7 +44,8 @@ public struct HTTPConfiguration: Sendable {
     }
 }
 
-/// Builds the HTTP application: REST API, `/healthz`, `/metrics`, `/openapi.yaml`.
+/// Builds the HTTP application: REST API, `/healthz`, `/metrics`, `/openapi.yaml`; over TLS
+/// when the configuration has a certificate.
 public func makeHTTPApplication(
     configuration: HTTPConfiguration,
     widgets: WidgetService,
@@ -50,12 +58,13 @@ public func makeHTTPApplication(
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) throws -> some ApplicationProtocol {
     let router = try makeRouter(configuration: configuration, widgets: widgets, apiKeys: apiKeys, trunks: trunks, calls: calls, metrics: metrics)
-    let server: HTTPServerBuilder =
+    let plain: HTTPServerBuilder =
         if let browserSignalling {
             .http1WebSocketUpgrade(webSocketRouter: makeSIPWebSocketRouter(widgets: widgets, signalling: browserSignalling, logger: logger))
         } else {
             .http1()
         }
+    let server = try configuration.tls.map { try HTTPServerBuilder.tls(plain, tlsConfiguration: $0) } ?? plain
     return Application(
         router: router,
         server: server,
@@ -81,7 +90,7 @@ public func makeRouter(
     router.add(middleware: CORSMiddleware(widgets: widgets))
     router.add(middleware: ProblemMiddleware(routes: routes))
     router.add(middleware: BodyLimitMiddleware())
-    router.add(middleware: AuthenticationMiddleware(apiKeys: apiKeys, defaultBaseURL: "http://\(configuration.host):\(configuration.port)"))
+    router.add(middleware: AuthenticationMiddleware(apiKeys: apiKeys, scheme: configuration.scheme, defaultBaseURL: "\(configuration.scheme)://\(configuration.host):\(configuration.port)"))
     router.add(middleware: IdempotencyMiddleware(storage: widgets.storage, clock: widgets.clock))
 
     let handlers = APIHandlers(

@@ -84,6 +84,11 @@ extension SQLiteStorage {
                 t.column("endedAt", .datetime)
             }
         }
+        migrator.registerMigration("v3: trunk TLS settings") { db in
+            try db.alter(table: "trunk") { t in
+                t.add(column: "tls", .jsonText)
+            }
+        }
         return migrator
     }
 }

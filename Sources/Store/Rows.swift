@@ -143,6 +143,7 @@ struct TrunkRow: Codable, FetchableRecord, PersistableRecord {
     var codecs: String
     var maxConcurrentCalls: Int?
     var inbound: String?
+    var tls: String?
     var createdAt: Date
     var updatedAt: Date
 
@@ -156,6 +157,7 @@ struct TrunkRow: Codable, FetchableRecord, PersistableRecord {
         codecs = try JSONText.encode(trunk.codecs)
         maxConcurrentCalls = trunk.maxConcurrentCalls
         inbound = try trunk.inbound.map(JSONText.encode)
+        tls = try trunk.tls.map(JSONText.encode)
         createdAt = trunk.createdAt
         updatedAt = trunk.updatedAt
     }
@@ -164,7 +166,8 @@ struct TrunkRow: Codable, FetchableRecord, PersistableRecord {
         Trunk(
             id: id, name: name, uri: uri, transport: Trunk.Transport(rawValue: transport) ?? .udp, username: username,
             sealedPassword: sealedPassword, codecs: try JSONText.decode([String].self, codecs), maxConcurrentCalls: maxConcurrentCalls,
-            inbound: try inbound.map { try JSONText.decode(Trunk.Inbound.self, $0) }, createdAt: createdAt, updatedAt: updatedAt
+            inbound: try inbound.map { try JSONText.decode(Trunk.Inbound.self, $0) }, tls: try tls.map { try JSONText.decode(Trunk.TLS.self, $0) },
+            createdAt: createdAt, updatedAt: updatedAt
         )
     }
 }

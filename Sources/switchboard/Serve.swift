@@ -81,8 +81,14 @@ struct Serve: AsyncParsableCommand {
         if let database, !database.hasPrefix("sqlite:") {
             throw ValidationError("--database \(database): only SQLite (the default, or sqlite:PATH) is available in this build")
         }
-        if tlsCert != nil || tlsKey != nil {
-            throw ValidationError("--tls-cert/--tls-key: TLS termination is not available in this build; put a TLS proxy in front")
+        if (tlsCert == nil) != (tlsKey == nil) {
+            throw ValidationError("--tls-cert and --tls-key go together: give both (PEM files) or neither")
+        }
+        if sipTlsPort != nil, tlsCert == nil {
+            throw ValidationError("--sip-tls-port needs the server certificate: give --tls-cert and --tls-key")
+        }
+        if let sipTlsPort, sipTlsPort == sipPort {
+            throw ValidationError("--sip-tls-port must differ from --sip-port (which serves SIP over TCP)")
         }
     }
 
@@ -94,6 +100,10 @@ struct Serve: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "switchboard")
+        // Certificate problems end the start-up here, before anything is opened or bound.
+        var tls: TLSCredentials?
+        if let tlsCert, let tlsKey { tls = try TLSCredentials.load(certificatePath: tlsCert, keyPath: tlsKey) }
+        let scheme = tls == nil ? "http" : "https"
         ResourceLimits.raiseOpenFiles(logger: logger)
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
@@ -118,16 +128,17 @@ struct Serve: AsyncParsableCommand {
         let signalling = SignallingPlane(
             configuration: .init(
                 bindHost: httpHost, port: sipPort, advertisedHost: publicIp ?? httpHost,
-                httpBaseURL: "http://\(httpHost):\(httpPort)", product: "Switchboard/\(Switchboard.version)",
+                httpBaseURL: "\(scheme)://\(httpHost):\(httpPort)", product: "Switchboard/\(Switchboard.version)",
                 maxCallDuration: .seconds(maxCallDuration),
-                unknownSource: UnknownSourcePolicy(rawValue: unknownSource) ?? .reject, dnsServer: dnsServer
+                unknownSource: UnknownSourcePolicy(rawValue: unknownSource) ?? .reject, dnsServer: dnsServer,
+                tlsPort: sipTlsPort, tls: tls?.serverConfiguration
             ),
             trunks: trunks, callLog: callLog, logger: logger
         )
         calls.attach(signalling)
         let host = httpHost
         let http = try makeHTTPApplication(
-            configuration: HTTPConfiguration(host: httpHost, port: httpPort, version: Switchboard.version),
+            configuration: HTTPConfiguration(host: httpHost, port: httpPort, version: Switchboard.version, tls: tls?.serverConfiguration),
             widgets: widgets,
             apiKeys: apiKeys,
             trunks: trunks,
@@ -136,11 +147,12 @@ struct Serve: AsyncParsableCommand {
             metrics: registry,
             logger: logger,
             onServerRunning: { port in
-                var lines = ["Switchboard \(Switchboard.version) listening on http://\(host):\(port)"]
-                lines.append("  REST API:   http://\(host):\(port)/v1   (spec: http://\(host):\(port)/openapi.yaml)")
-                lines.append("  health:     http://\(host):\(port)/healthz   metrics: http://\(host):\(port)/metrics")
+                let base = "\(scheme)://\(host):\(port)"
+                var lines = ["Switchboard \(Switchboard.version) listening on \(base)"]
+                lines.append("  REST API:   \(base)/v1   (spec: \(base)/openapi.yaml)")
+                lines.append("  health:     \(base)/healthz   metrics: \(base)/metrics")
                 if let demoWidget {
-                    lines.append("  demo widget: \(demoWidget.id) (public view: http://\(host):\(port)/v1/widgets/\(demoWidget.id)/public)")
+                    lines.append("  demo widget: \(demoWidget.id) (public view: \(base)/v1/widgets/\(demoWidget.id)/public)")
                 }
                 Console.say(lines.joined(separator: "\n"))
             }

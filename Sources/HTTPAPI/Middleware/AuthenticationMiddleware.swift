@@ -9,6 +9,8 @@ import Hummingbird
 struct AuthenticationMiddleware: RouterMiddleware {
     typealias Context = SwitchboardRequestContext
     let apiKeys: APIKeyService
+    /// `http` or `https`: how clients reach this server (base of the URLs handed out).
+    let scheme: String
     let defaultBaseURL: String
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
@@ -28,7 +30,7 @@ struct AuthenticationMiddleware: RouterMiddleware {
             principal: principal,
             origin: request.headers[.origin],
             clientAddress: context.clientAddress,
-            baseURL: Self.authority(request.head.authority).map { "http://\($0)" } ?? defaultBaseURL,
+            baseURL: Self.authority(request.head.authority).map { "\(scheme)://\($0)" } ?? defaultBaseURL,
             body: body.readableBytes > 0 ? body : nil
         )
         return try await RequestInfo.$current.withValue(info) {
