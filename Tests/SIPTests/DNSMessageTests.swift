@@ -80,7 +80,7 @@ struct DNSMessageTests {
     }
 
     @Test func randomBytesNeverTrap() {
-        var generator = SeededGenerator(seed: 42)
+        var generator = SeededGenerator(state: 42)
         for _ in 0..<5_000 {
             let count = Int.random(in: 0...80, using: &generator)
             var bytes = (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) }
@@ -104,7 +104,7 @@ struct DNSMessageTests {
             DNSServiceRecord(priority: 10, weight: 10, port: 3, target: "light"),
             DNSServiceRecord(priority: 5, weight: 0, port: 4, target: ""),
         ]
-        var generator = SeededGenerator(seed: 7)
+        var generator = SeededGenerator(state: 7)
         var heavyFirst = 0
         for _ in 0..<1_000 {
             let order = DNSServiceRecord.ordered(records, using: &generator)
@@ -116,15 +116,4 @@ struct DNSMessageTests {
     }
 }
 
-/// SplitMix64, so random tests repeat.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+

@@ -14,10 +14,12 @@ import Testing
     }
 
     @Test func srtpInitialises() {
-        #expect(srtp_init() == srtp_err_status_ok)
+        // The SRTP module initialises libsrtp2 once per process; other suites may have done so
+        // already (then srtp_init answers bad_param), and it is never shut down under them.
+        let status = srtp_init()
+        #expect(status == srtp_err_status_ok || status == srtp_err_status_bad_param, "got \(status)")
         let version = String(cString: srtp_get_version_string())
         #expect(version.contains("2."), "got \(version)")
-        #expect(srtp_shutdown() == srtp_err_status_ok)
     }
 
     @Test func opusEncodesAndDecodesAFrame() throws {
