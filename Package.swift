@@ -46,7 +46,7 @@ let package = Package(
         .target(
             name: "B2BUA",
             dependencies: [
-                "SIP", "Control",
+                "SIP", "Control", "MediaPlane",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -55,6 +55,61 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
+            swiftSettings: strict
+        ),
+
+        // Media plane, protocol layer: RTP/RTCP packets, statistics, jitter buffer, telephone-event.
+        .target(
+            name: "RTP",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: strict
+        ),
+        // Media plane, audio: G.711, G.722, Opus, resampling, the transcoding chain and its PCM taps.
+        .target(
+            name: "Media",
+            dependencies: ["RTP", "CSwitchboardOpus", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: strict
+        ),
+        // WebRTC transport: STUN (RFC 8489), ICE-lite (RFC 8445), consent freshness, RFC 7983 demultiplexing.
+        .target(
+            name: "WebRTC",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strict
+        ),
+        // Media security: DTLS 1.2 through system OpenSSL (memory BIOs), SRTP through libsrtp2, SDES.
+        .target(
+            name: "SRTP",
+            dependencies: ["CSwitchboardOpenSSL", "CSwitchboardSRTP", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: strict
+        ),
+
+        // Media plane, per call: the SDP translation between the legs, the media session that owns
+        // both legs' sockets, the port pool.
+        .target(
+            name: "MediaPlane",
+            dependencies: [
+                "SIP", "RTP", "Media", "WebRTC", "SRTP",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+
+        // `serve --demo`: a SIP agent on 127.0.0.1:5080 that answers, greets and echoes.
+        .target(
+            name: "DemoCallCentre",
+            dependencies: [
+                "SIP", "Media",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            resources: [.embedInCode("greeting.ulaw")],
             swiftSettings: strict
         ),
 
@@ -93,7 +148,9 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
-            resources: [.embedInCode("openapi.yaml")],
+            resources: [.embedInCode("openapi.yaml"), .embedInCode("callme.js"), .embedInCode("callme.d.ts"),
+                .embedInCode("demo.html"), .embedInCode("crm.html"),
+            ],
             swiftSettings: strict,
             plugins: [.plugin(name: "OpenAPIGenerator", package: "swift-openapi-generator")]
         ),
@@ -104,8 +161,11 @@ let package = Package(
                 "Store",
                 "HTTPAPI",
                 "B2BUA",
+                "DemoCallCentre",
+                "MediaPlane",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -121,6 +181,11 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "ControlTests", dependencies: ["Control"], swiftSettings: strict),
+        .testTarget(name: "RTPTests", dependencies: ["RTP", .product(name: "NIOCore", package: "swift-nio")], swiftSettings: strict),
+        .testTarget(name: "MediaTests", dependencies: ["Media", "RTP"], swiftSettings: strict),
+        .testTarget(name: "WebRTCTests", dependencies: ["WebRTC", .product(name: "NIOCore", package: "swift-nio")], swiftSettings: strict),
+        .testTarget(name: "MediaPlaneTests", dependencies: ["MediaPlane", "SIP"], swiftSettings: strict),
+        .testTarget(name: "SRTPTests", dependencies: ["SRTP", .product(name: "NIOCore", package: "swift-nio")], swiftSettings: strict),
         .testTarget(
             name: "StoreTests",
             dependencies: ["Store", "Control", .product(name: "GRDB", package: "GRDB.swift")],

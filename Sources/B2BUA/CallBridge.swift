@@ -1,5 +1,6 @@
 import Control
 import Foundation
+import MediaPlane
 import NIOCore
 import SIP
 
@@ -56,6 +57,8 @@ struct CallBridge {
     var callerSessionInterval: Int?
     var callerSession: ArmedSessionTimer?
     var calleeSession: ArmedSessionTimer?
+    /// The media anchored at the gateway (browser calls with a WebRTC offer).
+    var media: BrowserCallMedia?
 
     func leg(_ side: LegSide) -> DialogLeg { side == .caller ? caller : callee }
 }
@@ -110,6 +113,7 @@ struct CallBridges {
 
     mutating func remove(_ id: String) {
         guard let bridge = calls.removeValue(forKey: id) else { return }
+        bridge.media?.close()
         bridge.answerRetransmit?.cancel()
         bridge.durationLimit?.cancel()
         bridge.callerSession?.task?.cancel()
@@ -208,8 +212,20 @@ extension SignallingCore {
         headers.add(.callInfo, "<\(configuration.httpBaseURL)/v1/calls/\(callId)>;purpose=info")
         headers.add(.userAgent, configuration.product)
         for (name, value) in extraHeaders { headers.add(name, value) }
-        if let type = invite.headers[.contentType] { headers.add(.contentType, type) }
-        let outbound = SIPMessage.request(method: .invite, uri: .sip(target.uri), headers: headers, body: invite.body)
+        var calleeBody = invite.body
+        var media: BrowserCallMedia?
+        switch calleeOffer(for: invite, from: peer, callId: callId, trunk: target.trunk) {
+        case .passThrough:
+            if let type = invite.headers[.contentType] { headers.add(.contentType, type) }
+        case .anchored(let anchored, let body):
+            media = anchored
+            calleeBody = body
+            headers.add(.contentType, "application/sdp")
+        case .refused(let status, let reason):
+            respond(to: serverKey, with: SIPMessage.response(to: invite, statusCode: status, reasonPhrase: reason, toTag: callerTag))
+            return
+        }
+        let outbound = SIPMessage.request(method: .invite, uri: .sip(target.uri), headers: headers, body: calleeBody)
 
         let record = Call(
             id: callId, status: .initiated, source: source,
@@ -231,9 +247,11 @@ extension SignallingCore {
             calleeInvite: nil, calleeInviteRequest: outbound, trunkId: target.trunk?.id
         )
         bridge.calleeSDP = SessionBody(of: outbound)
+        bridge.media = media
         if case .accept(let interval) = SIPSessionTimer.check(request: invite) { bridge.callerSessionInterval = interval }
         callLog.record(record)
         guard let clientKey = startClient(outbound, to: target.peer) else {
+            media?.close()
             respond(to: serverKey, with: SIPMessage.response(to: invite, statusCode: 500))
             return
         }
@@ -347,8 +365,16 @@ extension SignallingCore {
         relayed.headers.add(.server, configuration.product)
         if status < 300 || status == 488 {
             relayed.headers.add(.allow, Self.allowedMethods)
-            if let type = response.headers[.contentType] { relayed.headers.add(.contentType, type) }
-            relayed.body = response.body
+            if let media = bridge.media, status < 300 {
+                // The browser gets the gateway's WebRTC answer; the callee's SDP stays on its leg.
+                if let body = browserBody(for: response, media: media), body.readableBytes > 0 {
+                    relayed.headers.add(.contentType, "application/sdp")
+                    relayed.body = body
+                }
+            } else {
+                if let type = response.headers[.contentType] { relayed.headers.add(.contentType, type) }
+                relayed.body = response.body
+            }
         }
         return relayed
     }
@@ -362,6 +388,11 @@ extension SignallingCore {
         sendAck(forAnswer: response, bridge: bridge)
         guard firstAnswer else {
             bridges.calls[callId] = bridge
+            return
+        }
+        if let media = bridge.media, response.body.readableBytes > 0, browserBody(for: response, media: media) == nil {
+            bridges.calls[callId] = bridge
+            refuseUnbridgeableAnswer(callId: callId)
             return
         }
         bridge.record.status = .inProgress
@@ -637,6 +668,10 @@ extension SignallingCore {
                 switch sessionRefresh(request, serverKey: serverKey, side: side, callId: callId) {
                 case .answered: return
                 case .relay(let interval): sessionInterval = interval
+                }
+                // Media anchored here: a re-offer is answered on the leg it came on.
+                if bridge.media != nil, answerReoffer(request, serverKey: serverKey, side: side, callId: callId, sessionInterval: sessionInterval) {
+                    return
                 }
             }
             guard let key = sendInDialog(method, on: side.other, of: callId, body: request.body, contentType: request.headers[.contentType]) else {

@@ -1,6 +1,7 @@
 import Control
 import Foundation
 import Logging
+import MediaPlane
 import NIOCore
 import SIP
 
@@ -192,8 +193,12 @@ final class SignallingCore: @unchecked Sendable {
 
     let refusals: RateLimiter
 
-    init(configuration: Configuration, trunks: TrunkService, callLog: CallLog, logger: Logger) {
+    /// Anchors the media of browser calls; nil passes SDP through.
+    let mediaPlane: MediaPlane?
+
+    init(configuration: Configuration, trunks: TrunkService, callLog: CallLog, mediaPlane: MediaPlane? = nil, logger: Logger) {
         self.configuration = configuration
+        self.mediaPlane = mediaPlane
         self.refusals = RateLimiter(perMinute: configuration.refusalsPerSecond * 60, burst: configuration.refusalsPerSecond)
         self.trunks = trunks
         self.callLog = callLog

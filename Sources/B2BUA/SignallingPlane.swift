@@ -1,5 +1,6 @@
 public import Control
 public import Logging
+public import MediaPlane
 import NIOCore
 import NIOPosix
 public import NIOSSL
@@ -51,7 +52,7 @@ public final class SignallingPlane: Service, CallSignalling, @unchecked Sendable
     private let configuration: Configuration
     private let logger: Logger
 
-    public init(configuration: Configuration, trunks: TrunkService, callLog: CallLog, logger: Logger) {
+    public init(configuration: Configuration, trunks: TrunkService, callLog: CallLog, mediaPlane: MediaPlane? = nil, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
         core = SignallingCore(
@@ -63,7 +64,7 @@ public final class SignallingPlane: Service, CallSignalling, @unchecked Sendable
                 dnsServer: (configuration.dnsServer.flatMap(DNSServerAddress.init) ?? DNSServerAddress.system())?.address,
                 tlsPort: configuration.tls == nil ? nil : configuration.tlsPort
             ),
-            trunks: trunks, callLog: callLog, logger: logger
+            trunks: trunks, callLog: callLog, mediaPlane: mediaPlane, logger: logger
         )
     }
 

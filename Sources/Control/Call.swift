@@ -18,13 +18,15 @@ public struct Call: Sendable, Equatable {
     public var createdAt: Date
     public var answeredAt: Date?
     public var endedAt: Date?
+    /// How the call's audio flowed and how well, once its media has ended.
+    public var media: CallMedia?
 
     public static let idPrefix = "cal"
 
     public init(
         id: String, status: CallStatus, source: CallSource, from: String, to: String, destination: String,
         sipCode: Int? = nil, hangupCause: String? = nil, hangupBy: HangupParty? = nil, contextJSON: String? = nil,
-        contextVerified: Bool? = nil, createdAt: Date, answeredAt: Date? = nil, endedAt: Date? = nil
+        contextVerified: Bool? = nil, createdAt: Date, answeredAt: Date? = nil, endedAt: Date? = nil, media: CallMedia? = nil
     ) {
         self.id = id
         self.status = status
@@ -40,6 +42,7 @@ public struct Call: Sendable, Equatable {
         self.createdAt = createdAt
         self.answeredAt = answeredAt
         self.endedAt = endedAt
+        self.media = media
     }
 
     public var durationSeconds: Double? {
@@ -117,4 +120,49 @@ public protocol BrowserSignalling: Sendable {
 public protocol BrowserConnection: Sendable {
     func receive(_ bytes: [UInt8])
     func close()
+}
+
+/// The media of a call anchored at the gateway: how audio crossed the bridge and the quality
+/// each leg saw.
+public struct CallMedia: Sendable, Equatable, Codable {
+    /// `relay` (same codec both sides) or `transcode`.
+    public var mode: String
+    public var browserCodec: String?
+    public var calleeCodec: String?
+    public var browser: CallMediaLeg
+    public var callee: CallMediaLeg
+    /// Estimated mean opinion score (1–4.5, ITU-T G.107 E-model) of the worse leg.
+    public var meanOpinionScore: Double
+
+    public init(mode: String, browserCodec: String?, calleeCodec: String?, browser: CallMediaLeg, callee: CallMediaLeg, meanOpinionScore: Double) {
+        self.mode = mode
+        self.browserCodec = browserCodec
+        self.calleeCodec = calleeCodec
+        self.browser = browser
+        self.callee = callee
+        self.meanOpinionScore = meanOpinionScore
+    }
+}
+
+/// What one leg of a call's media saw.
+public struct CallMediaLeg: Sendable, Equatable, Codable {
+    public var packetsReceived: Int
+    public var packetsSent: Int
+    public var packetsLost: Int
+    public var jitterMilliseconds: Double
+    public var roundTripMilliseconds: Double?
+    /// Packets dropped because SRTP authentication or the replay check failed.
+    public var authenticationFailures: Int
+
+    public init(
+        packetsReceived: Int, packetsSent: Int, packetsLost: Int, jitterMilliseconds: Double,
+        roundTripMilliseconds: Double?, authenticationFailures: Int
+    ) {
+        self.packetsReceived = packetsReceived
+        self.packetsSent = packetsSent
+        self.packetsLost = packetsLost
+        self.jitterMilliseconds = jitterMilliseconds
+        self.roundTripMilliseconds = roundTripMilliseconds
+        self.authenticationFailures = authenticationFailures
+    }
 }

@@ -106,7 +106,27 @@ extension Components.Schemas.Call {
             from: call.from, to: call.to, destination: call.destination, sipCode: call.sipCode, hangupCause: call.hangupCause,
             hangupBy: call.hangupBy.flatMap { .init(rawValue: $0.rawValue) },
             context: context.map { .init(additionalProperties: $0) }, contextVerified: call.contextVerified,
-            createdAt: call.createdAt, answeredAt: call.answeredAt, endedAt: call.endedAt, durationSeconds: call.durationSeconds
+            createdAt: call.createdAt, answeredAt: call.answeredAt, endedAt: call.endedAt, durationSeconds: call.durationSeconds,
+            media: call.media.map(Components.Schemas.CallMedia.init)
+        )
+    }
+}
+
+extension Components.Schemas.CallMedia {
+    init(_ media: CallMedia) {
+        self.init(
+            mode: media.mode == "relay" ? .relay : .transcode, browserCodec: media.browserCodec, calleeCodec: media.calleeCodec,
+            browser: .init(media.browser), callee: .init(media.callee), meanOpinionScore: media.meanOpinionScore
+        )
+    }
+}
+
+extension Components.Schemas.CallMediaLeg {
+    init(_ leg: CallMediaLeg) {
+        self.init(
+            packetsReceived: leg.packetsReceived, packetsSent: leg.packetsSent, packetsLost: leg.packetsLost,
+            jitterMilliseconds: leg.jitterMilliseconds, roundTripMilliseconds: leg.roundTripMilliseconds,
+            authenticationFailures: leg.authenticationFailures
         )
     }
 }

@@ -54,10 +54,11 @@ public func makeHTTPApplication(
     calls: CallService,
     browserSignalling: (any BrowserSignalling)? = nil,
     metrics: PrometheusCollectorRegistry,
+    demo: DemoPages? = nil,
     logger: Logger,
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) throws -> some ApplicationProtocol {
-    let router = try makeRouter(configuration: configuration, widgets: widgets, apiKeys: apiKeys, trunks: trunks, calls: calls, metrics: metrics)
+    let router = try makeRouter(configuration: configuration, widgets: widgets, apiKeys: apiKeys, trunks: trunks, calls: calls, metrics: metrics, demo: demo)
     let plain: HTTPServerBuilder =
         if let browserSignalling {
             .http1WebSocketUpgrade(webSocketRouter: makeSIPWebSocketRouter(widgets: widgets, signalling: browserSignalling, logger: logger))
@@ -81,7 +82,8 @@ public func makeRouter(
     apiKeys: APIKeyService,
     trunks: TrunkService,
     calls: CallService,
-    metrics: PrometheusCollectorRegistry
+    metrics: PrometheusCollectorRegistry,
+    demo: DemoPages? = nil
 ) throws -> Router<SwitchboardRequestContext> {
     let router = Router(context: SwitchboardRequestContext.self)
     let routes = RouteTable()
@@ -118,5 +120,22 @@ public func makeRouter(
         Response(status: .ok, headers: [.contentType: "application/yaml"], body: .init(byteBuffer: spec))
     }
     routes.add(method: .get, path: "/openapi.yaml")
+
+    // The embeddable widget: a page on any origin loads it with a plain <script> tag.
+    let widget = ByteBuffer(bytes: PackageResources.callme_js)
+    let widgetTypes = ByteBuffer(bytes: PackageResources.callme_d_ts)
+    router.get("/widget/callme.js") { _, _ -> Response in
+        Response(
+            status: .ok,
+            headers: [.contentType: "text/javascript; charset=utf-8", .cacheControl: "public, max-age=300", .accessControlAllowOrigin: "*"],
+            body: .init(byteBuffer: widget)
+        )
+    }
+    routes.add(method: .get, path: "/widget/callme.js")
+    router.get("/widget/callme.d.ts") { _, _ -> Response in
+        Response(status: .ok, headers: [.contentType: "application/typescript; charset=utf-8", .accessControlAllowOrigin: "*"], body: .init(byteBuffer: widgetTypes))
+    }
+    routes.add(method: .get, path: "/widget/callme.d.ts")
+    demo?.register(on: router, routes: routes)
     return router
 }

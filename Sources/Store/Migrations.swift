@@ -89,6 +89,11 @@ extension SQLiteStorage {
                 t.add(column: "tls", .jsonText)
             }
         }
+        migrator.registerMigration("v4: call media statistics") { db in
+            try db.alter(table: "call") { t in
+                t.add(column: "media", .jsonText)
+            }
+        }
         return migrator
     }
 }

@@ -192,6 +192,7 @@ struct CallRow: Codable, FetchableRecord, PersistableRecord {
     var createdAt: Date
     var answeredAt: Date?
     var endedAt: Date?
+    var media: String?
 
     init(_ call: Call) {
         id = call.id
@@ -211,6 +212,7 @@ struct CallRow: Codable, FetchableRecord, PersistableRecord {
         createdAt = call.createdAt
         answeredAt = call.answeredAt
         endedAt = call.endedAt
+        media = call.media.flatMap { try? JSONText.encode($0) }
     }
 
     var call: Call {
@@ -219,7 +221,8 @@ struct CallRow: Codable, FetchableRecord, PersistableRecord {
             source: CallSource(kind: CallSource.Kind(rawValue: sourceKind) ?? .trunk, widgetId: widgetId, sessionId: sessionId, trunkId: trunkId),
             from: fromURI, to: toURI, destination: destination, sipCode: sipCode, hangupCause: hangupCause,
             hangupBy: hangupBy.flatMap(HangupParty.init(rawValue:)), contextJSON: context, contextVerified: contextVerified,
-            createdAt: createdAt, answeredAt: answeredAt, endedAt: endedAt
+            createdAt: createdAt, answeredAt: answeredAt, endedAt: endedAt,
+            media: media.flatMap { try? JSONText.decode(CallMedia.self, $0) }
         )
     }
 }

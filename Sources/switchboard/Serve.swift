@@ -1,10 +1,13 @@
 import ArgumentParser
 import B2BUA
 import Control
+import DemoCallCentre
 import Foundation
 import HTTPAPI
 import Logging
+import MediaPlane
 import Metrics
+import NIOPosix
 import Prometheus
 import ServiceLifecycle
 import Store
@@ -62,6 +65,15 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "DNS server for host names in destinations, HOST:PORT (default: the first nameserver in /etc/resolv.conf).")
     var dnsServer = Environment.string("DNS_SERVER")
 
+    @Option(help: "Seconds without RTP from either side before a call ends (cause media-timeout).")
+    var mediaTimeout = Environment.int("MEDIA_TIMEOUT") ?? 30
+
+    @Option(help: "Seconds a browser has after the answer to complete an ICE check (cause ice-no-checks).")
+    var iceTimeout = Environment.int("ICE_TIMEOUT") ?? 10
+
+    @Option(help: "Opus encoder complexity, 0-10, when the gateway transcodes.")
+    var opusComplexity = Environment.int("OPUS_COMPLEXITY") ?? 8
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel = Environment.string("LOG_LEVEL") ?? "info"
 
@@ -73,6 +85,9 @@ struct Serve: AsyncParsableCommand {
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level \(logLevel) is not a log level") }
         guard sessionRateLimit > 0 else { throw ValidationError("--session-rate-limit must be positive") }
         guard sessionTtl >= 10 else { throw ValidationError("--session-ttl must be at least 10 seconds") }
+        guard mediaTimeout >= 1 else { throw ValidationError("--media-timeout must be at least 1 second") }
+        guard iceTimeout >= 1 else { throw ValidationError("--ice-timeout must be at least 1 second") }
+        guard (0...10).contains(opusComplexity) else { throw ValidationError("--opus-complexity must be 0-10") }
         guard maxCallDuration >= 1 else { throw ValidationError("--max-call-duration must be at least 1 second") }
         guard UnknownSourcePolicy(rawValue: unknownSource) != nil else { throw ValidationError("--unknown-source must be reject or drop") }
         if let dnsServer, DNSServerAddress(dnsServer) == nil {
@@ -125,6 +140,15 @@ struct Serve: AsyncParsableCommand {
         try await bootstrapAdminKey(apiKeys, logger: logger)
         let demoWidget = demo ? try await DemoSetup.ensureWidget(widgets, httpPort: httpPort) : nil
 
+        let range = PortRange(rtpPorts) ?? PortRange(low: 20000, high: 29999)
+        let media = try MediaPlane(
+            configuration: MediaPlaneConfiguration(
+                bindHost: httpHost, advertisedHost: publicIp ?? httpHost, ports: range.low...range.high,
+                mediaTimeout: .seconds(mediaTimeout), iceTimeout: .seconds(iceTimeout), opusComplexity: opusComplexity,
+                certificateDirectory: dataDir
+            ),
+            group: MultiThreadedEventLoopGroup.singleton, logger: logger
+        )
         let signalling = SignallingPlane(
             configuration: .init(
                 bindHost: httpHost, port: sipPort, advertisedHost: publicIp ?? httpHost,
@@ -133,9 +157,17 @@ struct Serve: AsyncParsableCommand {
                 unknownSource: UnknownSourcePolicy(rawValue: unknownSource) ?? .reject, dnsServer: dnsServer,
                 tlsPort: sipTlsPort, tls: tls?.serverConfiguration
             ),
-            trunks: trunks, callLog: callLog, logger: logger
+            trunks: trunks, callLog: callLog, mediaPlane: media, logger: logger
         )
         calls.attach(signalling)
+        let demoCallCentre = demo ? DemoCallCentre(logger: logger) : nil
+        let demoPages = demoWidget.map { widget in
+            DemoPages(widgetId: widget.id) {
+                await demoCallCentre?.recentCalls().map {
+                    DemoPages.AgentCall(callId: $0.switchboardCallId, from: $0.from, state: $0.state, context: $0.context)
+                } ?? []
+            }
+        }
         let host = httpHost
         let http = try makeHTTPApplication(
             configuration: HTTPConfiguration(host: httpHost, port: httpPort, version: Switchboard.version, tls: tls?.serverConfiguration),
@@ -145,6 +177,7 @@ struct Serve: AsyncParsableCommand {
             calls: calls,
             browserSignalling: signalling,
             metrics: registry,
+            demo: demoPages,
             logger: logger,
             onServerRunning: { port in
                 let base = "\(scheme)://\(host):\(port)"
@@ -153,6 +186,7 @@ struct Serve: AsyncParsableCommand {
                 lines.append("  health:     \(base)/healthz   metrics: \(base)/metrics")
                 if let demoWidget {
                     lines.append("  demo widget: \(demoWidget.id) (public view: \(base)/v1/widgets/\(demoWidget.id)/public)")
+                    lines.append("  demo shop:  \(base)/demo   agent screen: \(base)/demo/crm")
                 }
                 Console.say(lines.joined(separator: "\n"))
             }
@@ -164,7 +198,7 @@ struct Serve: AsyncParsableCommand {
                     .init(service: SupervisedService(name: "http", service: http, logger: logger)),
                     .init(service: SupervisedService(name: "sip", service: signalling, logger: logger)),
                     .init(service: SupervisedService(name: "maintenance", service: maintenance, logger: logger)),
-                ],
+                ] + (demoCallCentre.map { [.init(service: SupervisedService(name: "demo call centre", service: $0, logger: logger))] } ?? []),
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )
@@ -191,6 +225,11 @@ struct Serve: AsyncParsableCommand {
 struct PortRange {
     let low: Int
     let high: Int
+
+    init(low: Int, high: Int) {
+        self.low = low
+        self.high = high
+    }
 
     init?(_ text: String) {
         let parts = text.split(separator: "-")

@@ -1,0 +1,284 @@
+public import SIP
+
+/// Why a call's media cannot be bridged. SIP answers the browser's INVITE with 488 for
+/// ``noCodecInCommon`` and ``unsupportedOffer``, and fails the call for the others.
+public enum MediaPlanError: Error, Hashable, Sendable {
+    /// The browser's offer has no active audio stream over DTLS-SRTP with ICE.
+    case unsupportedOffer(String)
+    /// None of the offered codecs can be relayed or transcoded.
+    case noCodecInCommon
+    /// The call centre's answer cannot be used (no audio, a codec that was not offered, no address).
+    case unusableAnswer(String)
+}
+
+/// What the gateway learns from a browser's WebRTC offer: the audio stream's codecs and the
+/// ICE and DTLS parameters of its transport.
+public struct BrowserOffer: Hashable, Sendable {
+    public var description: SDPSessionDescription
+    /// Index of the audio `m=` line.
+    public var audioIndex: Int
+    public var audioMid: String?
+    public var audioFormats: [SDPPayloadFormat]
+    public var iceUsernameFragment: String
+    public var icePassword: String
+    public var fingerprint: SDPFingerprint
+    public var setup: SDPSetupRole
+    /// The RFC 8843 MID header extension id, when offered on the audio stream.
+    public var midExtensionID: UInt16?
+
+    public init(_ offer: SDPSessionDescription) throws(MediaPlanError) {
+        guard let index = offer.media.firstIndex(where: { $0.media == .audio && !$0.isDisabled }) else {
+            throw .unsupportedOffer("no active audio stream")
+        }
+        let audio = offer.media[index]
+        guard audio.transportProtocol.usesDTLS else {
+            throw .unsupportedOffer("audio transport \(audio.transportProtocol) is not DTLS-SRTP")
+        }
+        guard let ufrag = audio.attributes.iceUsernameFragment ?? offer.attributes.iceUsernameFragment,
+            let password = audio.attributes.icePassword ?? offer.attributes.icePassword
+        else {
+            throw .unsupportedOffer("no ICE credentials")
+        }
+        guard let fingerprint = audio.attributes.fingerprints.first ?? offer.attributes.fingerprints.first else {
+            throw .unsupportedOffer("no DTLS fingerprint")
+        }
+        description = offer
+        audioIndex = index
+        audioMid = audio.attributes.mid
+        audioFormats = audio.payloadFormats
+        iceUsernameFragment = ufrag
+        icePassword = password
+        self.fingerprint = fingerprint
+        setup = audio.attributes.setup ?? offer.attributes.setup ?? .actpass
+        midExtensionID = audio.attributes.extensionMaps.first { $0.uri == MediaPlan.midExtensionURI }?.id
+    }
+}
+
+/// The gateway's side of the browser leg's transport, written into the answer.
+public struct WebRTCTransportParameters: Hashable, Sendable {
+    public var host: String
+    public var port: UInt16
+    public var iceUsernameFragment: String
+    public var icePassword: String
+    /// `a=fingerprint` of the gateway's DTLS certificate.
+    public var fingerprint: SDPFingerprint
+
+    public init(host: String, port: UInt16, iceUsernameFragment: String, icePassword: String, fingerprint: SDPFingerprint) {
+        self.host = host
+        self.port = port
+        self.iceUsernameFragment = iceUsernameFragment
+        self.icePassword = icePassword
+        self.fingerprint = fingerprint
+    }
+}
+
+/// How audio crosses the bridge once both sides have agreed.
+public struct MediaBridgePlan: Hashable, Sendable {
+    public enum Mode: Hashable, Sendable {
+        /// Both legs use the same codec: packets are relayed with their payload untouched.
+        case relay
+        /// The legs use different codecs: decode, resample, encode.
+        case transcode
+    }
+
+    public var mode: Mode
+    /// The audio format on the browser leg, under the browser's payload type number.
+    public var browserAudio: SDPPayloadFormat
+    /// The audio format on the SIP leg, under the call centre's payload type number.
+    public var calleeAudio: SDPPayloadFormat
+    public var browserTelephoneEvent: SDPPayloadFormat?
+    public var calleeTelephoneEvent: SDPPayloadFormat?
+    /// Where the call centre receives RTP (symmetric RTP may move it to the latched source).
+    public var calleeHost: String
+    public var calleePort: UInt16
+    /// Where it receives RTCP: the next port unless it accepted `rtcp-mux` or named one.
+    public var calleeRTCPPort: UInt16
+    /// The DTLS role the gateway takes on the browser leg.
+    public var dtlsRole: SDPSetupRole
+    public var remoteFingerprint: SDPFingerprint
+    public var remoteICEUsernameFragment: String
+    public var remoteICEPassword: String
+    public var midExtensionID: UInt16?
+    public var audioMid: String?
+    /// What the browser sends and receives, as the answer says.
+    public var browserDirection: SDPDirection
+    /// What the call centre sends and receives, as its answer says.
+    public var calleeDirection: SDPDirection
+    /// Milliseconds of audio per packet the call centre asked for (20 if it did not say).
+    public var calleePacketTime: UInt32
+    /// The SSRC of what the gateway sends the browser, announced in the answer.
+    public var browserSSRC: UInt32
+}
+
+/// The translation between the two legs' session descriptions: the browser's WebRTC offer
+/// becomes a plain RTP offer to the call centre, and the call centre's answer becomes the
+/// WebRTC answer to the browser plus the ``MediaBridgePlan`` the media session runs.
+///
+/// The offer to the call centre lists the codecs the trunk allows, those the browser also
+/// offered first, so that the call centre's choice can usually be relayed without transcoding.
+public enum MediaPlan {
+    public static let midExtensionURI = "urn:ietf:params:rtp-hdrext:sdes:mid"
+
+    /// The codecs the gateway can decode and encode on either leg.
+    public static let transcodable: [SDPCodec] = [.opus, .pcmu, .pcma, .g722]
+
+    /// The trunk's codecs when it names none.
+    public static let defaultCalleeCodecs: [SDPCodec] = [.pcmu, .pcma, .g722]
+
+    /// The plain RTP/AVP offer sent to the call centre for a browser's offer.
+    ///
+    /// - Parameters:
+    ///   - codecs: the codecs the trunk allows, in its order of preference; codecs the gateway
+    ///     cannot transcode are left out unless the browser offered them (then they can be relayed).
+    ///   - host, port: where the gateway receives RTP from the call centre.
+    public static func calleeOffer(
+        for browser: BrowserOffer, codecs: [SDPCodec], host: String, port: UInt16, sessionID: String
+    ) throws(MediaPlanError) -> SDPSessionDescription {
+        let offered = browser.audioFormats.map(\.codec).filter { !$0.isSupplementary }
+        // Transcoding needs a browser codec the gateway can decode; without one, only relay is possible.
+        let canTranscode = offered.contains { codec in transcodable.contains { $0.matches(codec) } }
+        let usable = codecs.filter { codec in
+            !codec.isSupplementary
+                && (offered.contains { $0.matches(codec) } || (canTranscode && transcodable.contains { $0.matches(codec) }))
+        }
+        // Relay-friendly first: codecs the browser offered keep the trunk's relative order.
+        let ordered = usable.filter { codec in offered.contains { $0.matches(codec) } }
+            + usable.filter { codec in !offered.contains { $0.matches(codec) } }
+        guard !ordered.isEmpty else { throw .noCodecInCommon }
+        var capabilities = SDPLocalCapabilities.plainRTP
+        capabilities.audioCodecs = ordered
+        capabilities.transportProtocols = [.rtpAVP]
+        let media: SDPMediaDescription
+        do {
+            media = try capabilities.makeOfferMedia(.audio, port: port)
+        } catch {
+            throw .noCodecInCommon
+        }
+        let addressType: SDPAddressType = host.contains(":") ? .ip6 : .ip4
+        return SDPSessionDescription(
+            origin: SDPOrigin(sessionID: sessionID, sessionVersion: 1, addressType: addressType, unicastAddress: host),
+            sessionName: "Switchboard",
+            connection: SDPConnection(networkType: "IN", addressType: addressType, address: host),
+            media: [media]
+        )
+    }
+
+    /// The WebRTC answer for the browser and the bridge plan, from the call centre's answer to
+    /// ``calleeOffer(for:codecs:host:port:sessionID:)``.
+    ///
+    /// - Parameter browserSSRC: the SSRC the gateway sends to the browser with, announced with
+    ///   `a=ssrc` and `a=msid` so the browser can route the stream before any MID extension.
+    public static func browserAnswer(
+        for browser: BrowserOffer, calleeAnswer: SDPSessionDescription, local: WebRTCTransportParameters,
+        sessionID: String, sessionVersion: UInt64 = 1, browserSSRC: UInt32 = 0x5357_4244
+    ) throws(MediaPlanError) -> (answer: SDPSessionDescription, plan: MediaBridgePlan) {
+        guard let calleeMedia = calleeAnswer.media.first(where: { $0.media == .audio && !$0.isDisabled }) else {
+            throw .unusableAnswer("no accepted audio stream")
+        }
+        guard let connection = calleeMedia.effectiveConnection(in: calleeAnswer) else {
+            throw .unusableAnswer("no connection address")
+        }
+        let calleeFormats = calleeMedia.payloadFormats
+        guard let calleeAudio = calleeFormats.first(where: { format in
+            !format.codec.isSupplementary && transcodableOrOffered(format.codec, browser: browser)
+        }) else {
+            throw .unusableAnswer("no usable codec in the answer")
+        }
+        let calleeEvent = calleeFormats.first { $0.codec.isTelephoneEvent && $0.codec.clockRate == calleeAudio.codec.clockRate }
+
+        // Relay when the browser offered the call centre's codec; otherwise transcode from Opus
+        // (or the browser's first codec the gateway can decode).
+        let offeredPrimaries = browser.audioFormats.filter { !$0.codec.isSupplementary }
+        let mode: MediaBridgePlan.Mode
+        let browserAudio: SDPPayloadFormat
+        if let same = offeredPrimaries.first(where: { $0.codec.matches(calleeAudio.codec) }) {
+            mode = .relay
+            browserAudio = same
+        } else if let opus = offeredPrimaries.first(where: { $0.codec.matches(.opus) })
+            ?? offeredPrimaries.first(where: { format in transcodable.contains { $0.matches(format.codec) } })
+        {
+            mode = .transcode
+            browserAudio = opus
+        } else {
+            throw .noCodecInCommon
+        }
+        let browserEvent = browser.audioFormats.first {
+            $0.codec.isTelephoneEvent && $0.codec.clockRate == browserAudio.codec.clockRate
+        }
+
+        var capabilities = SDPLocalCapabilities.webRTC
+        capabilities.audioCodecs = [browserAudio.codec]
+        capabilities.videoCodecs = []
+        capabilities.telephoneEvents = browserEvent.map { [$0.codec] } ?? []
+        capabilities.codecOrder = .local
+        capabilities.maximumCodecsPerMedia = 1
+        capabilities.direction = calleeMedia.effectiveDirection(in: calleeAnswer)
+        let negotiation: SDPNegotiation
+        do {
+            negotiation = try SDPNegotiation(offer: browser.description, capabilities: capabilities)
+        } catch {
+            throw .noCodecInCommon
+        }
+        let dtlsRole = browser.setup.answer
+        let addressType: SDPAddressType = local.host.contains(":") ? .ip6 : .ip4
+        var transport = SDPAttributeList()
+        transport.append(name: "ice-ufrag", value: local.iceUsernameFragment)
+        transport.append(name: "ice-pwd", value: local.icePassword)
+        transport.append(local.fingerprint)
+        transport.append(name: "setup", value: dtlsRole.rawValue)
+        transport.append(
+            SDPICECandidate(
+                foundation: "1", component: 1, transport: "udp", priority: hostCandidatePriority,
+                address: local.host, port: local.port, type: .host
+            )
+        )
+        transport.append(name: "end-of-candidates")
+        transport.append(name: "msid", value: "switchboard audio")
+        transport.append(name: "ssrc", value: "\(browserSSRC) cname:switchboard")
+        transport.append(name: "ssrc", value: "\(browserSSRC) msid:switchboard audio")
+        let answer = negotiation.makeAnswer(
+            origin: SDPOrigin(sessionID: sessionID, sessionVersion: sessionVersion, addressType: addressType, unicastAddress: local.host),
+            connection: SDPConnection(networkType: "IN", addressType: addressType, address: local.host),
+            sessionName: "Switchboard",
+            sessionAttributes: [SDPAttribute(name: "ice-lite"), SDPAttribute(name: "msid-semantic", value: " WMS switchboard")]
+        ) { _ in SDPMediaTransport(port: local.port, attributes: transport) }
+
+        guard let answeredAudio = negotiation.media.first(where: { $0.index == browser.audioIndex }), answeredAudio.isAccepted,
+            let answeredFormat = answeredAudio.primaryFormat
+        else {
+            throw .noCodecInCommon
+        }
+        let calleeRTCPPort: UInt16 =
+            if calleeMedia.attributes.isRTCPMultiplexed { calleeMedia.port }
+            else if let rtcp = calleeMedia.attributes.rtcp { rtcp.port }
+            else { calleeMedia.port &+ 1 }
+        let plan = MediaBridgePlan(
+            mode: mode,
+            browserAudio: answeredFormat,
+            calleeAudio: calleeAudio,
+            browserTelephoneEvent: answeredAudio.telephoneEventFormat,
+            calleeTelephoneEvent: calleeEvent,
+            calleeHost: connection.address,
+            calleePort: calleeMedia.port,
+            calleeRTCPPort: calleeRTCPPort,
+            dtlsRole: dtlsRole,
+            remoteFingerprint: browser.fingerprint,
+            remoteICEUsernameFragment: browser.iceUsernameFragment,
+            remoteICEPassword: browser.icePassword,
+            midExtensionID: answeredAudio.extensionMaps.first { $0.uri == midExtensionURI }?.id,
+            audioMid: browser.audioMid,
+            browserDirection: answeredAudio.direction,
+            calleeDirection: calleeMedia.effectiveDirection(in: calleeAnswer),
+            calleePacketTime: calleeMedia.attributes.packetTime ?? 20,
+            browserSSRC: browserSSRC
+        )
+        return (answer, plan)
+    }
+
+    /// RFC 8445 §5.1.2.1 with type preference 126 (host), local preference 65535, component 1.
+    public static let hostCandidatePriority: UInt32 = (126 << 24) | (65535 << 8) | (256 - 1)
+
+    private static func transcodableOrOffered(_ codec: SDPCodec, browser: BrowserOffer) -> Bool {
+        transcodable.contains { $0.matches(codec) } || browser.audioFormats.contains { $0.codec.matches(codec) }
+    }
+}

@@ -1,0 +1,290 @@
+public import Logging
+import Media
+public import NIOCore
+import NIOPosix
+public import SIP
+import SRTP
+import Synchronization
+import WebRTC
+
+/// What the media plane needs to know: where it binds and what it advertises, its port range,
+/// timeouts and codec settings.
+public struct MediaPlaneConfiguration: Sendable {
+    /// The address media sockets bind.
+    public var bindHost: String
+    /// The address written into SDP and ICE candidates (`--public-ip`).
+    public var advertisedHost: String
+    /// `--rtp-ports`.
+    public var ports: ClosedRange<Int>
+    /// No RTP from either side for this long ends the call (`media-timeout`).
+    public var mediaTimeout: Duration
+    /// No ICE check from the browser this long after the answer ends the call.
+    public var iceTimeout: Duration
+    /// No consent refresh from the browser for this long ends the call (RFC 7675).
+    public var consentTimeout: Duration
+    /// libopus complexity (0–10) for the Opus the gateway encodes.
+    public var opusComplexity: Int
+    /// Where the DTLS certificate is kept (the data directory).
+    public var certificateDirectory: String
+
+    public init(
+        bindHost: String, advertisedHost: String, ports: ClosedRange<Int>, mediaTimeout: Duration = .seconds(30),
+        iceTimeout: Duration = .seconds(10), consentTimeout: Duration = .seconds(30), opusComplexity: Int = 8,
+        certificateDirectory: String
+    ) {
+        self.bindHost = bindHost
+        self.advertisedHost = advertisedHost
+        self.ports = ports
+        self.mediaTimeout = mediaTimeout
+        self.iceTimeout = iceTimeout
+        self.consentTimeout = consentTimeout
+        self.opusComplexity = opusComplexity
+        self.certificateDirectory = certificateDirectory
+    }
+}
+
+/// The media plane: the port pool, the gateway's DTLS certificate, and one ``MediaSession`` per
+/// browser call, spread over the event loops of `group`.
+public final class MediaPlane: Sendable {
+    public let configuration: MediaPlaneConfiguration
+    let pool: MediaPortPool
+    let certificate: DTLSCertificate
+    let fingerprint: SDPFingerprint
+    let group: any EventLoopGroup
+    let logger: Logger
+
+    public init(configuration: MediaPlaneConfiguration, group: any EventLoopGroup, logger: Logger) throws {
+        self.configuration = configuration
+        self.group = group
+        self.logger = logger
+        pool = MediaPortPool(range: configuration.ports, host: configuration.bindHost)
+        certificate = try DTLSCertificate.loadOrCreate(directory: configuration.certificateDirectory)
+        fingerprint = SDPFingerprint(hashFunction: certificate.fingerprint.algorithm.rawValue, bytes: certificate.fingerprint.digest)
+    }
+
+    /// Ports still free in the range.
+    public var availablePorts: Int { pool.available }
+
+    /// Sets up the media of a browser call: binds the browser leg's port and the SIP leg's RTP
+    /// and RTCP ports, and returns the media with the offer for the call centre. `onEnded` is
+    /// called (on any thread) if the media ends on its own.
+    public func openBrowserCall(
+        offer: BrowserOffer, calleeCodecs: [SDPCodec], callId: String,
+        onEnded: @escaping @Sendable (MediaEndCause) -> Void
+    ) throws -> BrowserCallMedia {
+        let browserSocket = try pool.bind().socket
+        let callee: (socket: BoundMediaSocket, companion: BoundMediaSocket?)
+        do {
+            callee = try pool.bind(pair: true)
+        } catch {
+            Self.discard(browserSocket, pool: pool)
+            throw error
+        }
+        let credentials = ICECredentials.random()
+        let local = WebRTCTransportParameters(
+            host: configuration.advertisedHost, port: UInt16(browserSocket.port),
+            iceUsernameFragment: credentials.usernameFragment, icePassword: credentials.password, fingerprint: fingerprint
+        )
+        let sessionID = String(UInt64.random(in: 1...UInt64(Int64.max)))
+        let calleeOffer: SDPSessionDescription
+        do {
+            calleeOffer = try MediaPlan.calleeOffer(
+                for: offer, codecs: calleeCodecs, host: configuration.advertisedHost, port: UInt16(callee.socket.port), sessionID: sessionID
+            )
+        } catch {
+            for socket in [browserSocket, callee.socket] + (callee.companion.map { [$0] } ?? []) { Self.discard(socket, pool: pool) }
+            throw error
+        }
+        var callLogger = logger
+        callLogger[metadataKey: "call"] = "\(callId)"
+        let loop = group.next()
+        let session = try MediaSession(
+            loop: loop,
+            configuration: .init(
+                mediaTimeout: configuration.mediaTimeout, iceTimeout: configuration.iceTimeout, consentTimeout: configuration.consentTimeout,
+                opus: OpusEncoder.Configuration(complexity: configuration.opusComplexity)
+            ),
+            local: local, certificate: certificate, remoteFingerprint: offer.fingerprint, dtlsRole: offer.setup.answer, logger: callLogger
+        )
+        session.onEnded = onEnded
+        let media = BrowserCallMedia(offer: offer, calleeOffer: calleeOffer, local: local, sessionID: sessionID, session: session, plane: self)
+        let sockets: [(MediaSession.Socket, BoundMediaSocket)] =
+            [(.browser, browserSocket), (.callee, callee.socket)] + (callee.companion.map { [(.calleeRTCP, $0)] } ?? [])
+        for (leg, socket) in sockets {
+            media.ports.append(socket.port)
+            register(socket, as: leg, session: session)
+        }
+        return media
+    }
+
+    static let datagramsPerRead = 16
+    /// The largest datagram read whole: DTLS flights are at most the MTU (1200), RTP well under.
+    static let maximumDatagram = 2048
+
+    private func register(_ socket: BoundMediaSocket, as leg: MediaSession.Socket, session: MediaSession) {
+        let future = DatagramBootstrap(group: session.loop)
+            // Vectored reads split the receive buffer evenly between the messages of one read:
+            // 16 datagrams of up to 2 KiB each.
+            .channelOption(.datagramVectorReadMessageCount, value: Self.datagramsPerRead)
+            .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: Self.datagramsPerRead * Self.maximumDatagram))
+            .channelOption(.socketOption(.so_rcvbuf), value: 1 << 20)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(MediaSocketHandler(session: session, leg: leg))
+                }
+            }
+            .withBoundSocket(socket.descriptor)
+        let pool = self.pool
+        future.whenComplete { result in
+            switch result {
+            case .success(let channel):
+                if session.isClosed {
+                    channel.close(promise: nil)
+                } else {
+                    session.channels[leg] = channel
+                }
+                channel.closeFuture.whenComplete { _ in pool.release(socket.port) }
+            case .failure:
+                Self.discard(socket, pool: pool)
+            }
+        }
+    }
+
+    private static func discard(_ socket: BoundMediaSocket, pool: MediaPortPool) {
+        _ = systemClose(socket.descriptor)
+        pool.release(socket.port)
+    }
+}
+
+/// The media of one browser call as the signalling plane holds it: the offer sent to the call
+/// centre, the answer given to the browser, and the session behind them.
+public final class BrowserCallMedia: @unchecked Sendable {
+    public private(set) var offer: BrowserOffer
+    public let calleeOffer: SDPSessionDescription
+    private(set) var local: WebRTCTransportParameters
+    let sessionID: String
+    let session: MediaSession
+    unowned let plane: MediaPlane
+    var ports: [Int] = []
+    var calleeSessionVersion: UInt64 = 1
+    /// What the browser receives is sent under this SSRC, whatever the call centre uses.
+    let browserSSRC = UInt32.random(in: 1...UInt32.max)
+    /// The call centre's SDP the browser answer was made from, and that answer.
+    fileprivate(set) var answered: (callee: SDPSessionDescription, browser: SDPSessionDescription, plan: MediaBridgePlan)?
+
+    init(offer: BrowserOffer, calleeOffer: SDPSessionDescription, local: WebRTCTransportParameters, sessionID: String, session: MediaSession, plane: MediaPlane) {
+        self.offer = offer
+        self.calleeOffer = calleeOffer
+        self.local = local
+        self.sessionID = sessionID
+        self.session = session
+        self.plane = plane
+    }
+
+    /// The browser's answer for the call centre's SDP (from a 183 or the 2xx). The same SDP
+    /// again gives the same answer; the first answer starts the media.
+    public func answer(_ calleeAnswer: SDPSessionDescription) throws(MediaPlanError) -> SDPSessionDescription {
+        if let answered, answered.callee == calleeAnswer { return answered.browser }
+        let version = (answered?.browser.origin.sessionVersion ?? 0) + 1
+        let (answer, plan) = try MediaPlan.browserAnswer(
+            for: offer, calleeAnswer: calleeAnswer, local: local, sessionID: sessionID, sessionVersion: version, browserSSRC: browserSSRC
+        )
+        let first = answered == nil
+        answered = (calleeAnswer, answer, plan)
+        let session = self.session
+        guard let remote = try? ICECredentials(usernameFragment: plan.remoteICEUsernameFragment, password: plan.remoteICEPassword) else {
+            throw .unsupportedOffer("invalid ICE credentials")
+        }
+        session.loop.execute {
+            if first { session.start(plan: plan, remoteICE: remote) } else { session.update(plan: plan) }
+        }
+        return answer
+    }
+
+    /// The browser answer once the call centre has answered.
+    public var browserAnswer: SDPSessionDescription? { answered?.browser }
+
+    /// How audio flows, once answered.
+    public var plan: MediaBridgePlan? { answered?.plan }
+
+    /// The counters so far.
+    public func statistics() async -> MediaStatistics {
+        let session = self.session
+        return (try? await session.loop.submit { session.statistics }.get()) ?? MediaStatistics()
+    }
+
+    /// Called once, on any thread, with the final counters when the media closes.
+    public func onClosed(_ body: @escaping @Sendable (MediaStatistics) -> Void) {
+        let session = self.session
+        session.loop.execute { session.onClosed = body }
+    }
+
+    /// Releases the ports and stops the session.
+    public func close() {
+        let session = self.session
+        session.loop.execute { session.close() }
+    }
+}
+
+extension BrowserCallMedia {
+    /// The gateway's answer to a re-offer from the call centre (hold, resume, a moved address),
+    /// from the codec already in use; nil when the re-offer has no audio the call can keep.
+    public func answerCalleeReoffer(_ reoffer: SDPSessionDescription) -> SDPSessionDescription? {
+        guard let answered, let audio = reoffer.media.first(where: { $0.media == .audio && !$0.isDisabled }),
+            let connection = audio.effectiveConnection(in: reoffer)
+        else { return nil }
+        let plan = answered.plan
+        guard audio.payloadFormats.contains(where: { $0.codec.matches(plan.calleeAudio.codec) }) else { return nil }
+        let offeredDirection = audio.effectiveDirection(in: reoffer)
+        var capabilities = SDPLocalCapabilities.plainRTP
+        capabilities.audioCodecs = [plan.calleeAudio.codec]
+        capabilities.transportProtocols = [.rtpAVP]
+        capabilities.maximumCodecsPerMedia = 1
+        guard let negotiation = try? SDPNegotiation(offer: reoffer, capabilities: capabilities) else { return nil }
+        calleeSessionVersion += 1
+        let port = calleeOffer.media.first?.port ?? 0
+        let answer = negotiation.makeAnswer(
+            origin: SDPOrigin(
+                sessionID: calleeOffer.origin.sessionID, sessionVersion: calleeSessionVersion,
+                addressType: calleeOffer.origin.addressType, unicastAddress: calleeOffer.origin.unicastAddress
+            ),
+            connection: calleeOffer.connection ?? SDPConnection(networkType: "IN", addressType: .ip4, address: local.host),
+            sessionName: "Switchboard"
+        ) { _ in SDPMediaTransport(port: port) }
+        let holding = offeredDirection == .inactive || offeredDirection == .sendonly || connection.isUnspecifiedAddress
+        let address = connection.isUnspecifiedAddress ? nil : (host: connection.address, port: audio.port)
+        let session = self.session
+        session.loop.execute { session.calleeMoved(to: address, holding: holding) }
+        return answer
+    }
+}
+
+extension BrowserCallMedia {
+    /// The answer to a re-offer from the browser (hold, resume, an ICE restart after a network
+    /// change): the same codec as before; new ICE credentials when the browser restarts ICE
+    /// (RFC 8839 §4.4.1.1.1). nil when the re-offer cannot be answered.
+    public func answerBrowserReoffer(_ reoffer: SDPSessionDescription) -> SDPSessionDescription? {
+        guard let answered, let browser = try? BrowserOffer(reoffer) else { return nil }
+        let restart = browser.iceUsernameFragment != offer.iceUsernameFragment || browser.icePassword != offer.icePassword
+        if restart {
+            let credentials = ICECredentials.random()
+            local.iceUsernameFragment = credentials.usernameFragment
+            local.icePassword = credentials.password
+        }
+        let version = answered.browser.origin.sessionVersion + 1
+        guard let (answer, plan) = try? MediaPlan.browserAnswer(
+            for: browser, calleeAnswer: answered.callee, local: local, sessionID: sessionID, sessionVersion: version, browserSSRC: browserSSRC
+        ),
+            let remote = try? ICECredentials(usernameFragment: browser.iceUsernameFragment, password: browser.icePassword),
+            let localCredentials = try? ICECredentials(usernameFragment: local.iceUsernameFragment, password: local.icePassword)
+        else { return nil }
+        offer = browser
+        self.answered = (answered.callee, answer, plan)
+        let session = self.session
+        session.loop.execute {
+            session.update(plan: plan)
+            if restart { session.restartICE(local: localCredentials, remote: remote) }
+        }
+        return answer
+    }
+}

@@ -1,0 +1,492 @@
+import Logging
+import Media
+public import NIOCore
+import RTP
+import SIP
+import SRTP
+import WebRTC
+
+/// Why a call's media ended on its own. The signalling plane ends the call with this cause.
+public enum MediaEndCause: String, Sendable, Hashable {
+    /// No ICE connectivity check arrived after the answer.
+    case noICEChecks = "ice-no-checks"
+    /// The browser stopped refreshing consent (RFC 7675).
+    case consentExpired = "ice-consent-expired"
+    /// The browser's certificate does not match the SDP fingerprint.
+    case fingerprintMismatch = "dtls-fingerprint-mismatch"
+    /// The DTLS handshake failed or timed out.
+    case dtlsFailed = "dtls-failed"
+    /// No RTP from either side for the media timeout.
+    case mediaTimeout = "media-timeout"
+}
+
+/// One call's media: the browser leg (one UDP port: ICE-lite, DTLS-SRTP, RTP and RTCP
+/// multiplexed) and the SIP leg (RTP and RTCP ports), bridged by relaying or transcoding.
+///
+/// Confined to one event loop: every method runs on ``loop``, and nothing here locks. Packets
+/// are handled in the receive callback and written to the other leg at once; writes are
+/// flushed once per read batch.
+final class MediaSession: @unchecked Sendable {
+    enum Socket: Hashable, Sendable {
+        case browser, callee, calleeRTCP
+    }
+
+    struct Configuration: Sendable {
+        var mediaTimeout: Duration
+        var iceTimeout: Duration
+        var consentTimeout: Duration
+        var opus: OpusEncoder.Configuration
+    }
+
+    let loop: any EventLoop
+    let logger: Logger
+    let configuration: Configuration
+    let local: WebRTCTransportParameters
+    var channels: [Socket: any Channel] = [:]
+    private var pendingFlush: Set<Socket> = []
+    /// Room to rebuild one packet in, allocated once.
+    private let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 2048, alignment: 8)
+
+    // Browser leg.
+    var ice: ICELiteAgent
+    private let localICE: ICECredentials
+    private let iceConfiguration: ICELiteAgent.Configuration
+    var dtls: DTLSEndpoint
+    private var dtlsStarted = false
+    var srtp: SRTPSession?
+    var browserAddress: SocketAddress?
+    private var dtlsTimer: Scheduled<Void>?
+
+    // SIP leg.
+    var calleeAddress: SocketAddress?
+    var calleeRTCPAddress: SocketAddress?
+    private var calleeLatched = false
+    /// The call centre put the call on hold: nothing is sent to it, and silence is not a timeout.
+    private var calleeHolding = false
+
+    // The bridge.
+    var plan: MediaBridgePlan?
+    var transcoding: TranscodingPath?
+    var statistics = MediaStatistics()
+    private var reported = MediaStatistics()
+    private var lastMedia: NIODeadline
+    private var tick: RepeatedTask?
+    private var ended = false
+    private var isClosing = false
+    /// Called once, on ``loop``, when the media ends on its own.
+    var onEnded: (@Sendable (MediaEndCause) -> Void)?
+    /// Called once, on ``loop``, with the final counters when the session closes.
+    var onClosed: (@Sendable (MediaStatistics) -> Void)?
+    /// Sequence and jitter tracking of what each side sends (RFC 3550 A.1, A.8).
+    private var browserReceive: RTPReceiveStatistics?
+    private var calleeReceive: RTPReceiveStatistics?
+
+    init(
+        loop: any EventLoop, configuration: Configuration, local: WebRTCTransportParameters,
+        certificate: DTLSCertificate, remoteFingerprint: SDPFingerprint, dtlsRole: SDPSetupRole, logger: Logger
+    ) throws {
+        self.loop = loop
+        self.configuration = configuration
+        self.local = local
+        self.logger = logger
+        localICE = try ICECredentials(usernameFragment: local.iceUsernameFragment, password: local.icePassword)
+        iceConfiguration = .init(
+            connectivityTimeout: .nanoseconds(configuration.iceTimeout.nanoseconds), consentTimeout: .nanoseconds(configuration.consentTimeout.nanoseconds)
+        )
+        ice = ICELiteAgent(local: localICE, configuration: iceConfiguration, now: .now())
+        guard let algorithm = DTLSFingerprint.Algorithm(sdpName: remoteFingerprint.hashFunction),
+            let fingerprint = DTLSFingerprint(algorithm: algorithm, digest: remoteFingerprint.bytes)
+        else {
+            throw MediaPlanError.unsupportedOffer("unsupported fingerprint \(remoteFingerprint.hashFunction)")
+        }
+        dtls = try DTLSEndpoint(
+            configuration: .init(role: dtlsRole == .passive ? .server : .client, certificate: certificate, remoteFingerprint: fingerprint)
+        )
+        lastMedia = .now()
+        MediaMetrics.shared.sessions.increment()
+    }
+
+    deinit {
+        scratch.deallocate()
+    }
+
+    // MARK: Life cycle
+
+    /// The call centre answered: start bridging as `plan` says.
+    func start(plan: MediaBridgePlan, remoteICE: ICECredentials) {
+        self.plan = plan
+        statistics.mode = plan.mode == .relay ? "relay" : "transcode"
+        statistics.browserCodec = plan.browserAudio.codec.rtpMapEncoding
+        statistics.calleeCodec = plan.calleeAudio.codec.rtpMapEncoding
+        browserReceive = RTPReceiveStatistics(clockRate: Int(plan.browserAudio.codec.clockRate))
+        calleeReceive = RTPReceiveStatistics(clockRate: Int(plan.calleeAudio.codec.clockRate))
+        if !calleeLatched {
+            calleeAddress = try? SocketAddress(ipAddress: plan.calleeHost, port: Int(plan.calleePort))
+            calleeRTCPAddress = try? SocketAddress(ipAddress: plan.calleeHost, port: Int(plan.calleeRTCPPort))
+        }
+        if plan.mode == .transcode {
+            transcoding = try? TranscodingPath(plan: plan, opus: configuration.opus)
+        }
+        let now = NIODeadline.now()
+        // The connectivity timeout counts from the answer, not from the offer.
+        ice = ICELiteAgent(local: localICE, remote: remoteICE, configuration: iceConfiguration, now: now)
+        lastMedia = now
+        if plan.dtlsRole == .passive {
+            // As the DTLS server the gateway waits for the browser's ClientHello.
+            startDTLS(now: now)
+        }
+        tick = loop.scheduleRepeatedTask(initialDelay: .milliseconds(500), delay: .milliseconds(500)) { [self] _ in
+            periodic()
+        }
+    }
+
+    /// A new answer from the call centre (a 2xx after a 183 with other SDP).
+    func update(plan: MediaBridgePlan) {
+        let previous = self.plan
+        self.plan = plan
+        if !calleeLatched || previous?.calleeHost != plan.calleeHost || previous?.calleePort != plan.calleePort {
+            calleeLatched = false
+            calleeAddress = try? SocketAddress(ipAddress: plan.calleeHost, port: Int(plan.calleePort))
+            calleeRTCPAddress = try? SocketAddress(ipAddress: plan.calleeHost, port: Int(plan.calleeRTCPPort))
+        }
+        if plan.mode == .transcode, previous?.calleeAudio != plan.calleeAudio || previous?.browserAudio != plan.browserAudio {
+            transcoding = try? TranscodingPath(plan: plan, opus: configuration.opus)
+        }
+    }
+
+    /// The call centre re-offered: a new address (latching starts again) or hold.
+    func calleeMoved(to address: (host: String, port: UInt16)?, holding: Bool) {
+        calleeHolding = holding
+        if let address, let socket = try? SocketAddress(ipAddress: address.host, port: Int(address.port)), socket != calleeAddress {
+            calleeAddress = socket
+            calleeLatched = false
+        }
+        lastMedia = .now()
+    }
+
+    /// The browser restarted ICE (a new network): checks must use the new credentials.
+    func restartICE(local: ICECredentials, remote: ICECredentials) {
+        ice.restart(local: local, remote: remote, now: .now())
+    }
+
+    var isClosed: Bool { isClosing }
+
+    func close() {
+        if !isClosing {
+            isClosing = true
+            reportMetrics()
+            updateQuality()
+            onClosed?(statistics)
+            MediaMetrics.shared.sessions.decrement()
+            MediaMetrics.shared.ended.increment()
+        }
+        ended = true
+        tick?.cancel()
+        dtlsTimer?.cancel()
+        for channel in channels.values { channel.close(promise: nil) }
+        channels = [:]
+    }
+
+    private func end(_ cause: MediaEndCause) {
+        guard !ended else { return }
+        ended = true
+        logger.info("media ended", metadata: ["cause": "\(cause.rawValue)"])
+        onEnded?(cause)
+    }
+
+    /// Adds what was counted since the last report to the process-wide metrics.
+    private func reportMetrics() {
+        let relay = plan?.mode != .transcode
+        let sent = statistics.browser.packetsSent + statistics.callee.packetsSent
+        let sentBefore = reported.browser.packetsSent + reported.callee.packetsSent
+        var delta = MediaMetrics.Delta()
+        if relay { delta.relayed = sent - sentBefore } else { delta.transcoded = sent - sentBefore }
+        delta.authenticationFailures = statistics.browser.authenticationFailures - reported.browser.authenticationFailures
+        delta.malformed = statistics.browser.malformed + statistics.callee.malformed - reported.browser.malformed - reported.callee.malformed
+        reported = statistics
+        if !delta.isEmpty { MediaMetrics.shared.add(delta) }
+    }
+
+    /// Loss and jitter from the receive trackers into ``statistics``.
+    private func updateQuality() {
+        if let browserReceive {
+            statistics.browser.packetsLost = Int(max(0, browserReceive.cumulativeLost))
+            statistics.browser.jitterMilliseconds = browserReceive.jitterSeconds * 1000
+        }
+        if let calleeReceive {
+            statistics.callee.packetsLost = Int(max(0, calleeReceive.cumulativeLost))
+            statistics.callee.jitterMilliseconds = calleeReceive.jitterSeconds * 1000
+        }
+    }
+
+    /// Feeds one RTP packet's header into a leg's tracker.
+    private func track(_ buffer: ByteBuffer, in tracker: inout RTPReceiveStatistics?, payloadType: UInt8?) {
+        guard tracker != nil else { return }
+        buffer.withUnsafeReadableBytes { bytes in
+            guard let header = try? RTPHeader(parsing: bytes), header.payloadType == payloadType else { return }
+            _ = tracker?.record(sequenceNumber: header.sequenceNumber, timestamp: header.timestamp, payloadLength: header.payloadLength, arrival: .now())
+        }
+    }
+
+    private func periodic() {
+        reportMetrics()
+        guard !ended else { return }
+        let now = NIODeadline.now()
+        if let event = ice.tick(now: now) {
+            iceEvent(event)
+        }
+        if !calleeHolding, now - lastMedia > TimeAmount.nanoseconds(configuration.mediaTimeout.nanoseconds) {
+            end(.mediaTimeout)
+        }
+    }
+
+    // MARK: Receive
+
+    func receive(_ buffer: inout ByteBuffer, from address: SocketAddress, on socket: Socket) {
+        guard !ended else { return }
+        switch socket {
+        case .browser: receiveFromBrowser(&buffer, from: address)
+        case .callee: receiveFromCallee(&buffer, from: address)
+        case .calleeRTCP: receiveCalleeRTCP(&buffer, from: address)
+        }
+    }
+
+    private func receiveFromBrowser(_ buffer: inout ByteBuffer, from address: SocketAddress) {
+        let kind = buffer.withUnsafeReadableBytes { DatagramKind(classifying: $0) }
+        switch kind {
+        case .stun:
+            let answer = buffer.withUnsafeReadableBytes { ice.receive($0, from: address, now: .now()) }
+            if let response = answer.response {
+                var reply = ByteBuffer()
+                response.withUnsafeBytes { reply.writeBytes($0) }
+                send(reply, on: .browser, to: address)
+            }
+            if let event = answer.event { iceEvent(event) }
+            if answer.outcome != .valid, ice.statistics.validChecks == 0 {
+                logger.debug("ICE check refused", metadata: ["outcome": "\(answer.outcome)", "from": "\(address)"])
+            }
+            if answer.outcome == .valid {
+                if browserAddress == nil { browserAddress = address }
+                // As the DTLS client, the ClientHello goes out once a check shows where the browser is.
+                if !dtlsStarted, plan != nil { startDTLS(now: .now()) }
+            }
+        case .dtls:
+            logger.trace("DTLS datagram", metadata: ["bytes": "\(buffer.readableBytes)", "head": "\(buffer.getBytes(at: buffer.readerIndex, length: min(32, buffer.readableBytes)) ?? [])"])
+            let output = buffer.withUnsafeReadableBytes { dtls.receive($0, now: .now()) }
+            if browserAddress == nil { browserAddress = address }
+            perform(output)
+        case .rtp:
+            statistics.browser.packetsReceived += 1
+            statistics.browser.bytesReceived += buffer.readableBytes
+            guard let srtp, address == browserAddress || browserAddress == nil else { return }
+            do {
+                try srtp.unprotectRTP(&buffer)
+            } catch {
+                statistics.browser.authenticationFailures += 1
+                return
+            }
+            lastMedia = .now()
+            track(buffer, in: &browserReceive, payloadType: plan?.browserAudio.payloadType)
+            forwardToCallee(&buffer)
+        case .rtcp:
+            guard let srtp else { return }
+            do {
+                try srtp.unprotectRTCP(&buffer)
+            } catch {
+                statistics.browser.authenticationFailures += 1
+                return
+            }
+            absorbRTCP(buffer, into: \.browser)
+        default:
+            statistics.browser.malformed += 1
+        }
+    }
+
+    private func receiveFromCallee(_ buffer: inout ByteBuffer, from address: SocketAddress) {
+        // Symmetric RTP (RFC 4961): send to where the call centre's audio comes from.
+        if !calleeLatched {
+            calleeLatched = true
+            calleeAddress = address
+        } else if address != calleeAddress {
+            return
+        }
+        let kind = buffer.withUnsafeReadableBytes { DatagramKind(classifying: $0) }
+        if kind == .rtcp {
+            absorbRTCP(buffer, into: \.callee)
+            return
+        }
+        guard kind == .rtp else {
+            statistics.callee.malformed += 1
+            return
+        }
+        statistics.callee.packetsReceived += 1
+        statistics.callee.bytesReceived += buffer.readableBytes
+        lastMedia = .now()
+        track(buffer, in: &calleeReceive, payloadType: plan?.calleeAudio.payloadType)
+        forwardToBrowser(&buffer)
+    }
+
+    private func receiveCalleeRTCP(_ buffer: inout ByteBuffer, from address: SocketAddress) {
+        calleeRTCPAddress = address
+        absorbRTCP(buffer, into: \.callee)
+    }
+
+    /// RTCP is terminated per leg: it is validated and counted; nothing is relayed.
+    private func absorbRTCP(_ buffer: ByteBuffer, into leg: WritableKeyPath<MediaStatistics, MediaStatistics.Leg>) {
+        let valid = buffer.withUnsafeReadableBytes { (try? RTCPCompoundPacket(validating: $0)) != nil }
+        if !valid { statistics[keyPath: leg].malformed += 1 }
+    }
+
+    private func iceEvent(_ event: ICEEvent) {
+        switch event {
+        case .selectedAddressChanged(let address):
+            logger.debug("ICE selected the browser's address", metadata: ["address": "\(address)"])
+            browserAddress = address
+        case .noConnectivity:
+            end(.noICEChecks)
+        case .consentExpired:
+            end(.consentExpired)
+        }
+    }
+
+    // MARK: Forward
+
+    private func forwardToCallee(_ buffer: inout ByteBuffer) {
+        guard let plan, let calleeAddress, !calleeHolding else { return }
+        if plan.mode == .transcode, let transcoding {
+            transcoding.browserToCallee(buffer) { packet in self.send(packet, on: .callee, to: calleeAddress) }
+            statistics.callee.packetsSent = transcoding.sentToCallee
+            return
+        }
+        let forwarded = buffer.withUnsafeMutableReadableBytes { bytes -> Int? in
+            guard let packet = try? RTPMutablePacket(bytes) else { return nil }
+            if packet.payloadType == plan.browserAudio.payloadType {
+                packet.payloadType = plan.calleeAudio.payloadType
+            } else if let event = plan.browserTelephoneEvent, packet.payloadType == event.payloadType, let out = plan.calleeTelephoneEvent {
+                packet.payloadType = out.payloadType
+            } else {
+                return nil
+            }
+            return try? packet.removeExtension()
+        }
+        guard let length = forwarded else { return }
+        buffer.moveWriterIndex(to: buffer.readerIndex + length)
+        statistics.callee.packetsSent += 1
+        statistics.callee.bytesSent += length
+        send(buffer, on: .callee, to: calleeAddress)
+    }
+
+    private func forwardToBrowser(_ buffer: inout ByteBuffer) {
+        guard let plan, let srtp, let browserAddress else { return }
+        if plan.mode == .transcode, let transcoding {
+            transcoding.calleeToBrowser(buffer) { packet in
+                var packet = packet
+                guard (try? srtp.protectRTP(&packet)) != nil else { return }
+                self.send(packet, on: .browser, to: browserAddress)
+            }
+            statistics.browser.packetsSent = transcoding.sentToBrowser
+            return
+        }
+        // Rebuilt under the announced SSRC with the BUNDLE MID extension (RFC 8843 §9.2), so the
+        // browser routes it to the audio transceiver whatever SSRC the call centre uses.
+        let scratch = self.scratch
+        let length = buffer.withUnsafeReadableBytes { bytes -> Int? in
+            guard let header = try? RTPHeader(parsing: bytes) else { return nil }
+            let payloadType: UInt8
+            if header.payloadType == plan.calleeAudio.payloadType {
+                payloadType = plan.browserAudio.payloadType
+            } else if let event = plan.calleeTelephoneEvent, header.payloadType == event.payloadType, let out = plan.browserTelephoneEvent {
+                payloadType = out.payloadType
+            } else {
+                return nil
+            }
+            let fields = RTPHeaderFields(
+                marker: header.marker, payloadType: payloadType, sequenceNumber: header.sequenceNumber, timestamp: header.timestamp, ssrc: plan.browserSSRC
+            )
+            return Self.writeBrowserPacket(into: scratch, fields: fields, plan: plan, payload: UnsafeRawBufferPointer(rebasing: bytes[header.payload]))
+        }
+        guard let length else { return }
+        buffer.clear()
+        buffer.writeBytes(UnsafeRawBufferPointer(rebasing: scratch[..<length]))
+        guard (try? srtp.protectRTP(&buffer)) != nil else { return }
+        statistics.browser.packetsSent += 1
+        statistics.browser.bytesSent += buffer.readableBytes
+        send(buffer, on: .browser, to: browserAddress)
+    }
+
+    /// An RTP packet for the browser in `buffer`: `fields`, the MID extension when negotiated,
+    /// `payload`. Returns its length, or nil when it does not fit.
+    static func writeBrowserPacket(
+        into buffer: UnsafeMutableRawBufferPointer, fields: RTPHeaderFields, plan: MediaBridgePlan, payload: UnsafeRawBufferPointer
+    ) -> Int? {
+        guard var writer = try? RTPPacketWriter(into: buffer, fields: fields) else { return nil }
+        if let id = plan.midExtensionID, id < 15, let mid = plan.audioMid {
+            try? writer.appendExtensionElement(id: UInt8(id), bytes: mid.utf8)
+        }
+        return try? writer.finish(payload: payload)
+    }
+
+    // MARK: DTLS
+
+    private func startDTLS(now: NIODeadline) {
+        guard !dtlsStarted else { return }
+        dtlsStarted = true
+        logger.debug("DTLS handshake starts", metadata: ["role": "\(dtls.configuration.role)"])
+        perform(dtls.start(now: now))
+    }
+
+    private func perform(_ output: DTLSOutput) {
+        logger.trace("DTLS output", metadata: ["datagrams": "\(output.datagrams.count)", "state": "\(dtls.state)", "to": "\(browserAddress.map { "\($0)" } ?? "-")"])
+        if let address = browserAddress, !output.datagrams.isEmpty {
+            for datagram in output.datagrams {
+                send(datagram, on: .browser, to: address)
+            }
+            flush(.browser)
+        }
+        dtlsTimer?.cancel()
+        dtlsTimer = nil
+        if let deadline = output.nextTimer {
+            dtlsTimer = loop.scheduleTask(deadline: deadline) { [self] in perform(dtls.timerFired(now: .now())) }
+        }
+        switch output.event {
+        case .connected(let keys)?:
+            do {
+                srtp = try SRTPSession(keys: keys)
+                logger.debug("DTLS-SRTP established", metadata: ["profile": "\(keys.profile)"])
+            } catch {
+                end(.dtlsFailed)
+            }
+        case .failed(let failure)?:
+            logger.info("DTLS failed", metadata: ["failure": "\(failure)"])
+            if case .fingerprintMismatch = failure { end(.fingerprintMismatch) } else { end(.dtlsFailed) }
+        default:
+            break
+        }
+    }
+
+    // MARK: Send
+
+    private func send(_ buffer: ByteBuffer, on socket: Socket, to address: SocketAddress) {
+        guard let channel = channels[socket] else { return }
+        channel.write(AddressedEnvelope(remoteAddress: address, data: buffer), promise: nil)
+        pendingFlush.insert(socket)
+    }
+
+    private func send(_ bytes: [UInt8], on socket: Socket, to address: SocketAddress) {
+        send(ByteBuffer(bytes: bytes), on: socket, to: address)
+    }
+
+    func flush(_ socket: Socket) {
+        for pending in pendingFlush {
+            channels[pending]?.flush()
+        }
+        pendingFlush.removeAll(keepingCapacity: true)
+    }
+}
+
+extension Duration {
+    var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+    }
+}

@@ -1,0 +1,30 @@
+import NIOCore
+
+/// The channel handler of one media socket: hands each datagram to the session that owns the
+/// socket and flushes the session's writes once per read batch (vectored reads deliver up to
+/// `datagramVectorReadMessageCount` datagrams before `channelReadComplete`).
+final class MediaSocketHandler: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = AddressedEnvelope<ByteBuffer>
+    typealias OutboundOut = AddressedEnvelope<ByteBuffer>
+
+    let session: MediaSession
+    let leg: MediaSession.Socket
+
+    init(session: MediaSession, leg: MediaSession.Socket) {
+        self.session = session
+        self.leg = leg
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var envelope = unwrapInboundIn(data)
+        session.receive(&envelope.data, from: envelope.remoteAddress, on: leg)
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        session.flush(leg)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // ICMP port unreachable and the like surface here; media keeps flowing.
+    }
+}

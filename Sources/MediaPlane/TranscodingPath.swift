@@ -1,0 +1,131 @@
+import Media
+import NIOCore
+import RTP
+import SIP
+
+/// Both directions of a transcoded call: RTP in, payload through a ``Transcoder``, RTP out with
+/// the gateway's own SSRC, sequence numbers and timestamps. Lost packets (sequence gaps) are
+/// concealed by the decoder rather than skipped, so the outgoing stream stays continuous.
+final class TranscodingPath {
+    /// One direction.
+    final class Direction {
+        let transcoder: Transcoder
+        let inputPayloadType: UInt8
+        let outputPayloadType: UInt8
+        let outputClockRate: Int
+        let outputSamplesPerFrame: UInt32
+        let ssrc: UInt32
+        var sequence: UInt16
+        var timestamp: UInt32
+        var lastInputSequence: UInt16?
+        var sent = 0
+        var marker = true
+        /// Preallocated output: RTP header and payload.
+        let output: UnsafeMutableRawBufferPointer
+        /// The encoder's output, before the header goes in front of it.
+        let encoded: UnsafeMutableRawBufferPointer
+
+        /// The MID extension to add (towards the browser), as id and value.
+        let mid: (id: UInt8, value: String)?
+
+        init(transcoder: Transcoder, input: SDPPayloadFormat, output format: SDPPayloadFormat, ssrc: UInt32? = nil, mid: (id: UInt8, value: String)? = nil) {
+            self.transcoder = transcoder
+            self.mid = mid
+            inputPayloadType = input.payloadType
+            outputPayloadType = format.payloadType
+            outputClockRate = Int(format.codec.clockRate)
+            outputSamplesPerFrame = UInt32(outputClockRate / 50)
+            var generator = SystemRandomNumberGenerator()
+            self.ssrc = ssrc ?? generator.next()
+            sequence = generator.next()
+            timestamp = generator.next()
+            output = .allocate(byteCount: 1600, alignment: 8)
+            encoded = .allocate(byteCount: Transcoder.maximumPayloadSize, alignment: 8)
+        }
+
+        deinit {
+            output.deallocate()
+            encoded.deallocate()
+        }
+
+        /// Transcodes one RTP packet; `emit` gets each outgoing packet.
+        func process(_ packet: ByteBuffer, emit: (ByteBuffer) -> Void) {
+            packet.withUnsafeReadableBytes { bytes in
+                guard let header = try? RTPHeader(parsing: bytes), header.payloadType == inputPayloadType, header.payloadLength > 0 else { return }
+                if let last = lastInputSequence {
+                    let gap = header.sequenceNumber &- last
+                    // Duplicates and late packets (gap 0 or "negative") are dropped.
+                    guard gap != 0, gap < 0x8000 else { return }
+                    // Up to three missing frames are concealed; a longer outage restarts the stream.
+                    if gap > 1 {
+                        if gap <= 4 {
+                            for _ in 1..<gap { encodeFrame(emit: emit) { try transcoder.transcodeMissingFrame(into: $0) } }
+                        } else {
+                            marker = true
+                        }
+                    }
+                }
+                lastInputSequence = header.sequenceNumber
+                let payload = UnsafeRawBufferPointer(rebasing: bytes[header.payload])
+                encodeFrame(emit: emit) { try transcoder.transcode(payload, into: $0) }
+            }
+        }
+
+        private func encodeFrame(emit: (ByteBuffer) -> Void, _ body: (UnsafeMutableRawBufferPointer) throws -> Int) {
+            let payloadArea = encoded
+            guard let length = try? body(payloadArea), length > 0 else { return }
+            let fields = RTPHeaderFields(marker: marker, payloadType: outputPayloadType, sequenceNumber: sequence, timestamp: timestamp, ssrc: ssrc)
+            guard var writer = try? RTPPacketWriter(into: output, fields: fields) else { return }
+            if let mid { try? writer.appendExtensionElement(id: mid.id, bytes: mid.value.utf8) }
+            guard let total = try? writer.finish(payload: UnsafeRawBufferPointer(rebasing: payloadArea[..<length])) else { return }
+            marker = false
+            sequence &+= 1
+            timestamp &+= outputSamplesPerFrame
+            sent += 1
+            var buffer = ByteBuffer()
+            buffer.reserveCapacity(total + 32)
+            buffer.writeBytes(UnsafeRawBufferPointer(rebasing: output[..<total]))
+            emit(buffer)
+        }
+    }
+
+    let toCallee: Direction
+    let toBrowser: Direction
+
+    init(plan: MediaBridgePlan, opus: OpusEncoder.Configuration) throws {
+        guard let browserCodec = AudioCodec(plan.browserAudio.codec), let calleeCodec = AudioCodec(plan.calleeAudio.codec) else {
+            throw MediaPlanError.noCodecInCommon
+        }
+        toCallee = Direction(
+            transcoder: try Transcoder(from: browserCodec, to: calleeCodec, opus: opus),
+            input: plan.browserAudio, output: plan.calleeAudio
+        )
+        let mid = plan.midExtensionID.flatMap { id in plan.audioMid.map { (id: UInt8(clamping: id), value: $0) } }
+        toBrowser = Direction(
+            transcoder: try Transcoder(from: calleeCodec, to: browserCodec, opus: opus),
+            input: plan.calleeAudio, output: plan.browserAudio, ssrc: plan.browserSSRC, mid: mid.flatMap { $0.id < 15 ? $0 : nil }
+        )
+    }
+
+    var sentToCallee: Int { toCallee.sent }
+    var sentToBrowser: Int { toBrowser.sent }
+
+    func browserToCallee(_ packet: ByteBuffer, emit: (ByteBuffer) -> Void) {
+        toCallee.process(packet, emit: emit)
+    }
+
+    func calleeToBrowser(_ packet: ByteBuffer, emit: (ByteBuffer) -> Void) {
+        toBrowser.process(packet, emit: emit)
+    }
+}
+
+extension AudioCodec {
+    /// The codec an SDP format names, when the gateway can decode and encode it.
+    init?(_ codec: SDPCodec) {
+        if codec.matches(.opus) { self = .opus }
+        else if codec.matches(.pcmu) { self = .pcmu }
+        else if codec.matches(.pcma) { self = .pcma }
+        else if codec.matches(.g722) { self = .g722 }
+        else { return nil }
+    }
+}

@@ -1,0 +1,239 @@
+"""An independent WebRTC stack (aiortc) as the browser, and the audio checks of the media tests.
+
+`WebRTCBrowser` obtains nothing by itself: it is given a widget session (token and WebSocket URL),
+makes an offer with aiortc (ICE candidates on 127.0.0.1 only), speaks SIP over the `/sip`
+WebSocket as a browser does (RFC 7118), completes ICE and DTLS with the gateway, sends a tone and
+records what comes back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fractions
+import time
+import uuid
+from dataclasses import dataclass, field
+
+import numpy as np
+import websockets
+
+import aioice.ice
+from aiortc import MediaStreamTrack, RTCPeerConnection, RTCRtpSender, RTCSessionDescription
+from av import AudioFrame
+
+# Media tests bind and advertise loopback only.
+aioice.ice.get_host_addresses = lambda use_ipv4=True, use_ipv6=False: ["127.0.0.1"]
+
+SAMPLE_RATE = 48_000
+FRAME = 960  # 20 ms
+
+
+class ToneTrack(MediaStreamTrack):
+    """A sine tone at real-time pace, 20 ms frames at 48 kHz mono."""
+
+    kind = "audio"
+
+    def __init__(self, frequency: float = 440.0, amplitude: float = 0.3) -> None:
+        super().__init__()
+        self.frequency = frequency
+        self.amplitude = amplitude
+        self.samples = 0
+        self.started: float | None = None
+
+    async def recv(self) -> AudioFrame:
+        if self.started is None:
+            self.started = time.monotonic()
+        wait = self.started + self.samples / SAMPLE_RATE - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        t = np.arange(self.samples, self.samples + FRAME) / SAMPLE_RATE
+        pcm = (self.amplitude * 32767 * np.sin(2 * np.pi * self.frequency * t)).astype(np.int16)
+        frame = AudioFrame.from_ndarray(pcm.reshape(1, -1), format="s16", layout="mono")
+        frame.sample_rate = SAMPLE_RATE
+        frame.pts = self.samples
+        frame.time_base = fractions.Fraction(1, SAMPLE_RATE)
+        self.samples += FRAME
+        return frame
+
+
+def tone_analysis(samples: np.ndarray, rate: int = SAMPLE_RATE) -> tuple[float, float]:
+    """The dominant frequency (Hz) and the RMS level (dBFS) of mono int16 samples."""
+    if len(samples) < rate // 10:
+        return 0.0, -120.0
+    x = samples.astype(np.float64) / 32768
+    rms = float(np.sqrt(np.mean(x**2)))
+    spectrum = np.abs(np.fft.rfft(x * np.hanning(len(x))))
+    frequency = float(np.fft.rfftfreq(len(x), 1 / rate)[int(np.argmax(spectrum))])
+    return frequency, 20 * np.log10(max(rms, 1e-9))
+
+
+def sip_message(lines: list[str], body: str = "") -> str:
+    return "\r\n".join(lines + [f"Content-Length: {len(body.encode())}", "", body])
+
+
+def first_line(text: str) -> str:
+    return text.split("\r\n", 1)[0]
+
+
+def header(text: str, name: str) -> str | None:
+    for line in text.split("\r\n")[1:]:
+        if not line:
+            break
+        key, _, value = line.partition(":")
+        if key.strip().lower() == name.lower():
+            return value.strip()
+    return None
+
+
+def body(text: str) -> str:
+    return text.split("\r\n\r\n", 1)[1] if "\r\n\r\n" in text else ""
+
+
+@dataclass
+class CallResult:
+    final: str = ""
+    answer_sdp: str = ""
+    received: list[np.ndarray] = field(default_factory=list)
+    sample_rate: int = SAMPLE_RATE
+    ended_by_peer: str | None = None
+
+    @property
+    def status(self) -> int:
+        parts = self.final.split(" ")
+        return int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
+
+    def audio(self, skip_seconds: float = 0.0) -> np.ndarray:
+        if not self.received:
+            return np.zeros(0, dtype=np.int16)
+        samples = np.concatenate(self.received)
+        return samples[int(skip_seconds * self.sample_rate):]
+
+
+class WebRTCBrowser:
+    """One browser call through the gateway: aiortc media, SIP over the widget WebSocket."""
+
+    def __init__(self, websocket_url: str, *, codecs: list[str] | None = None, tone_hz: float = 440.0) -> None:
+        self.websocket_url = websocket_url
+        self.codecs = codecs  # e.g. ["audio/opus"] or ["audio/PCMU"]
+        self.tone_hz = tone_hz
+        self.call_id = uuid.uuid4().hex
+        self.tag = uuid.uuid4().hex[:10]
+        self.remote_tag: str | None = None
+        self.cseq = 1
+        self.pc = RTCPeerConnection()
+        self.result = CallResult()
+        self._recording: asyncio.Task | None = None
+
+    def _request(self, method: str, cseq: int, body_text: str = "", content_type: str = "application/sdp") -> str:
+        uri = "sip:callcentre@switchboard.invalid"
+        to = f"<{uri}>" + (f";tag={self.remote_tag}" if self.remote_tag else "")
+        lines = [
+            f"{method} {uri} SIP/2.0",
+            f"Via: SIP/2.0/WSS a7x2.invalid;branch=z9hG4bK{uuid.uuid4().hex[:12]}",
+            "Max-Forwards: 70",
+            f'From: "Shopper" <sip:shopper@a7x2.invalid>;tag={self.tag}',
+            f"To: {to}",
+            f"Call-ID: {self.call_id}",
+            f"CSeq: {cseq} {method}",
+            "Contact: <sip:shopper@a7x2.invalid;transport=ws;ob>",
+        ]
+        if body_text:
+            lines.append(f"Content-Type: {content_type}")
+        return sip_message(lines, body_text)
+
+    async def _record(self, track) -> None:
+        try:
+            while True:
+                frame = await track.recv()
+                pcm = frame.to_ndarray()
+                if pcm.ndim == 2 and pcm.shape[0] > 1:
+                    pcm = pcm.mean(axis=0).astype(np.int16)
+                elif frame.layout.name == "stereo":
+                    pcm = pcm.reshape(-1, 2).mean(axis=1).astype(np.int16)
+                self.result.sample_rate = frame.sample_rate
+                self.result.received.append(pcm.reshape(-1).astype(np.int16))
+        except Exception:
+            return
+
+    async def call(self, talk_seconds: float = 4.0, offer_transform=None, hangup: bool = True, during=None) -> CallResult:
+        """Places the call, talks for `talk_seconds` after the answer (or until the gateway sends
+        BYE), hangs up (BYE). `during(answer_sdp)`, if given, is awaited once right after the ACK."""
+        transceiver = self.pc.addTransceiver(ToneTrack(self.tone_hz), direction="sendrecv")
+        if self.codecs:
+            capabilities = RTCRtpSender.getCapabilities("audio").codecs
+            transceiver.setCodecPreferences([c for c in capabilities if c.mimeType in self.codecs])
+
+        @self.pc.on("track")
+        def on_track(track) -> None:
+            self._recording = asyncio.ensure_future(self._record(track))
+
+        await self.pc.setLocalDescription(await self.pc.createOffer())
+        offer = self.pc.localDescription.sdp
+        if offer_transform:
+            offer = offer_transform(offer)
+        async with websockets.connect(self.websocket_url, subprotocols=["sip"], open_timeout=10) as ws:
+            await ws.send(self._request("INVITE", 1, offer))
+            while True:
+                text = await asyncio.wait_for(ws.recv(), timeout=20)
+                line = first_line(text)
+                if not line.startswith("SIP/2.0"):
+                    continue
+                status = int(line.split(" ")[1])
+                if status < 200:
+                    continue
+                self.result.final = line
+                to = header(text, "To") or ""
+                if ";tag=" in to:
+                    self.remote_tag = to.split(";tag=", 1)[1].split(";")[0]
+                break
+            if self.result.status >= 300:
+                await ws.send(self._request("ACK", 1))
+                await self.pc.close()
+                return self.result
+            self.result.answer_sdp = body(text)
+            await self.pc.setRemoteDescription(RTCSessionDescription(sdp=self.result.answer_sdp, type="answer"))
+            await ws.send(self._request("ACK", 1))
+            if during is not None:
+                asyncio.ensure_future(during(self.result.answer_sdp))
+            deadline = time.monotonic() + talk_seconds
+            while time.monotonic() < deadline:
+                try:
+                    text = await asyncio.wait_for(ws.recv(), timeout=max(0.05, deadline - time.monotonic()))
+                except asyncio.TimeoutError:
+                    break
+                if first_line(text).startswith("BYE"):
+                    self.result.ended_by_peer = "BYE"
+                    await ws.send(self._ok(text))
+                    break
+            if hangup and self.result.ended_by_peer is None:
+                await ws.send(self._request("BYE", 2))
+                try:
+                    while True:
+                        text = await asyncio.wait_for(ws.recv(), timeout=5)
+                        if first_line(text).startswith("SIP/2.0") and "BYE" in (header(text, "CSeq") or ""):
+                            break
+                except asyncio.TimeoutError:
+                    pass
+        if self._recording:
+            self._recording.cancel()
+        await self.pc.close()
+        return self.result
+
+    @staticmethod
+    def _ok(request: str) -> str:
+        lines = ["SIP/2.0 200 OK"] + [
+            f"{name}: {header(request, name)}" for name in ("Via", "From", "To", "Call-ID", "CSeq") if header(request, name)
+        ]
+        return sip_message(lines)
+
+
+def run(coroutine):
+    return asyncio.new_event_loop().run_until_complete(coroutine)
+
+
+def answer_port(sdp: str) -> int:
+    """The port of the first audio line of an SDP."""
+    for line in sdp.split("\r\n"):
+        if line.startswith("m=audio "):
+            return int(line.split(" ")[1])
+    raise AssertionError(f"no audio line in {sdp!r}")

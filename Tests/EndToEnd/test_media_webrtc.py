@@ -1,0 +1,214 @@
+"""The media plane end to end: an independent WebRTC stack (aiortc) as the browser, SIPp with RTP
+echo as the call centre over plain RTP/PCMU.
+
+The browser gets a widget session, speaks SIP over `/sip`, completes ICE and DTLS with the gateway
+and sends a 440 Hz tone. The gateway terminates SRTP, bridges to RTP towards SIPp (which echoes
+every packet back), and the echo returns to the browser. The test checks the decoded audio that
+comes back: its frequency and its level. Once through the transcoding path (the browser offers
+Opus only: Opus <-> PCMU) and once through the relay path (the browser offers PCMU: SRTP <-> RTP,
+payload untouched).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from media_support import WebRTCBrowser, answer_port, run, tone_analysis
+from sip_support import Sipp, create_trunk, sipp_binary, wait_for_listed_call
+from support import Client, ServerProcess, poll
+
+RTP_BASE = 31000 + (os.getpid() % 200) * 20
+SERVER_ARGS = ["--session-rate-limit", "10000", "--rtp-ports", f"{RTP_BASE}-{RTP_BASE + 19}", "--public-ip", "127.0.0.1"]
+
+TONE_HZ = 440.0
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _need_sipp() -> None:
+    if not sipp_binary():
+        pytest.fail("sipp not found: apt-get install sip-tester (scripts/install-deps.sh)")
+
+
+def echo_call_centre(tmp_path: Path, name: str) -> Sipp:
+    """A SIPp UAS that answers PCMU and echoes every RTP packet to its sender."""
+    return Sipp("uas_answer.xml", tmp_path, name=name, timeout_s=30, extra_args=["-rtp_echo"]).start()
+
+
+def browser_call(admin: Client, uas: Sipp, codecs: list[str], talk_seconds: float = 4.0):
+    trunk = create_trunk(admin, name=f"echo {uas.name}", uri=f"sip:127.0.0.1:{uas.port}", transport="udp", codecs=["PCMU"])
+    widget = admin.post("/v1/widgets", {"name": f"media {uas.name}", "destination": trunk["id"]}).json()
+    session = admin.post(f"/v1/widgets/{widget['id']}/sessions", {"context": {"order": "A-1"}}).json()
+    browser = WebRTCBrowser(session["websocketUrl"] + "", codecs=codecs, tone_hz=TONE_HZ)
+    result = run(browser.call(talk_seconds=talk_seconds))
+    return widget, result
+
+
+def assert_tone_came_back(result, what: str) -> tuple[float, float]:
+    audio = result.audio(skip_seconds=1.0)
+    rate = result.sample_rate
+    assert len(audio) > rate, f"{what}: only {len(audio)} samples came back"
+    frequency, level = tone_analysis(audio, rate)
+    print(f"{what}: echoed tone {frequency:.1f} Hz at {level:.1f} dBFS ({len(audio) / rate:.1f} s at {rate} Hz)")
+    assert abs(frequency - TONE_HZ) < 8, f"{what}: dominant frequency {frequency:.1f} Hz, sent {TONE_HZ} Hz"
+    # Sent at -10.5 dBFS (amplitude 0.3): allow codec and G.711 loss, not silence or clipping.
+    assert -22 < level < -6, f"{what}: echoed level {level:.1f} dBFS"
+    return frequency, level
+
+
+def test_opus_browser_is_transcoded_to_pcmu_and_back(admin: Client, server: ServerProcess, tmp_path: Path) -> None:
+    uas = echo_call_centre(tmp_path, "echo-opus")
+    widget, result = browser_call(admin, uas, ["audio/opus"])
+    assert result.status == 200, result.final
+    assert "UDP/TLS/RTP/SAVPF" in result.answer_sdp and "a=ice-lite" in result.answer_sdp
+    assert "opus/48000/2" in result.answer_sdp
+    assert_tone_came_back(result, "Opus <-> PCMU")
+    uas.wait(timeout=15)
+    # What the call centre saw: a plain RTP/AVP offer for the gateway's own port, PCMU first.
+    invite = uas.received("INVITE")[0]
+    assert "m=audio" in invite.body and "RTP/AVP" in invite.body and "SAVPF" not in invite.body
+    assert "a=fingerprint" not in invite.body and "a=ice-ufrag" not in invite.body
+    call = wait_for_listed_call(admin, lambda c: c["status"] == "completed", widgetId=widget["id"])
+    assert call["source"].get("widgetId") == widget["id"], call
+    assert call["hangupBy"] == "caller", call
+
+
+def test_pcmu_browser_is_relayed(admin: Client, server: ServerProcess, tmp_path: Path) -> None:
+    uas = echo_call_centre(tmp_path, "echo-pcmu")
+    widget, result = browser_call(admin, uas, ["audio/PCMU"])
+    assert result.status == 200, result.final
+    assert "PCMU/8000" in result.answer_sdp and "opus" not in result.answer_sdp
+    assert_tone_came_back(result, "PCMU relay")
+    uas.wait(timeout=15)
+
+
+def test_no_codec_in_common_is_488(admin: Client, server: ServerProcess, tmp_path: Path) -> None:
+    uas = echo_call_centre(tmp_path, "echo-488")
+    trunk = create_trunk(admin, name="g722 only", uri=f"sip:127.0.0.1:{uas.port}", transport="udp", codecs=["G722"])
+    widget = admin.post("/v1/widgets", {"name": "488", "destination": trunk["id"]}).json()
+    session = admin.post(f"/v1/widgets/{widget['id']}/sessions", {}).json()
+
+    def without_audio_codecs(offer: str) -> str:
+        # Keep only a video-less audio line with a codec nobody transcodes.
+        lines = []
+        for line in offer.split("\r\n"):
+            if line.startswith("m=audio"):
+                parts = line.split(" ")
+                line = " ".join(parts[:3] + ["18"])
+            if line.startswith("a=rtpmap:") or line.startswith("a=fmtp:") or line.startswith("a=rtcp-fb:"):
+                continue
+            lines.append(line)
+        return "\r\n".join(lines).replace("m=audio", "m=audio", 1) + "a=rtpmap:18 G729/8000\r\n"
+
+    browser = WebRTCBrowser(session["websocketUrl"], codecs=["audio/PCMU"])
+    result = run(browser.call(talk_seconds=0.5, offer_transform=without_audio_codecs))
+    assert result.status == 488, result.final
+    uas.stop()
+
+
+# --------------------------------------------------------------------------------------------
+# Negative paths: each ends the call with a clear cause (or is dropped and counted), never a crash.
+
+
+def widget_session(admin: Client, uas: Sipp, name: str) -> tuple[dict, dict]:
+    trunk = create_trunk(admin, name=name, uri=f"sip:127.0.0.1:{uas.port}", transport="udp", codecs=["PCMU"])
+    widget = admin.post("/v1/widgets", {"name": name, "destination": trunk["id"]}).json()
+    session = admin.post(f"/v1/widgets/{widget['id']}/sessions", {}).json()
+    return widget, session
+
+
+def ended_call(admin: Client, widget: dict) -> dict:
+    return wait_for_listed_call(admin, lambda c: c["status"] in ("completed", "failed", "canceled"), widgetId=widget["id"], timeout=20)
+
+
+def metric(server: ServerProcess, name: str) -> float:
+    text = requests.get(server.url + "/metrics", timeout=5).text
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith(name) and not line.startswith("#"):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+def test_wrong_dtls_fingerprint_ends_the_call(admin: Client, server: ServerProcess, tmp_path: Path) -> None:
+    uas = echo_call_centre(tmp_path, "echo-fingerprint")
+    widget, session = widget_session(admin, uas, "fingerprint")
+
+    def other_fingerprint(offer: str) -> str:
+        lines = []
+        for line in offer.split("\r\n"):
+            if line.startswith("a=fingerprint:sha-256 "):
+                digest = line.split(" ", 1)[1].split(":")
+                digest[0] = "%02X" % (int(digest[0], 16) ^ 0xFF)
+                line = "a=fingerprint:sha-256 " + ":".join(digest)
+            lines.append(line)
+        return "\r\n".join(lines)
+
+    result = run(WebRTCBrowser(session["websocketUrl"], codecs=["audio/PCMU"]).call(talk_seconds=10, offer_transform=other_fingerprint))
+    assert result.status == 200, result.final
+    assert result.ended_by_peer == "BYE", "the gateway must hang up a call whose DTLS fingerprint does not match"
+    call = ended_call(admin, widget)
+    assert call["hangupCause"] == "dtls-fingerprint-mismatch", call
+    assert call["hangupBy"] == "system", call
+    uas.wait(timeout=15)
+    assert not server.crashed()
+
+
+def test_no_ice_checks_ends_the_call(make_server, tmp_path: Path) -> None:
+    gateway = make_server(extra_args=["--rtp-ports", f"{RTP_BASE + 10}-{RTP_BASE + 19}", "--public-ip", "127.0.0.1", "--ice-timeout", "2"]).start()
+    admin = gateway.client()
+    uas = echo_call_centre(tmp_path, "echo-noice")
+    widget, session = widget_session(admin, uas, "no ice")
+
+    def foreign_credentials(offer: str) -> str:
+        # The browser's checks then carry credentials the gateway does not know: all refused.
+        return "\r\n".join(
+            "a=ice-ufrag:zzzzzzzz" if line.startswith("a=ice-ufrag:") else line for line in offer.split("\r\n")
+        )
+
+    started = time.monotonic()
+    result = run(WebRTCBrowser(session["websocketUrl"], codecs=["audio/PCMU"]).call(talk_seconds=10, offer_transform=foreign_credentials))
+    assert result.status == 200, result.final
+    assert result.ended_by_peer == "BYE", "the gateway must hang up when no ICE check succeeds"
+    assert time.monotonic() - started < 9
+    call = ended_call(admin, widget)
+    assert call["hangupCause"] == "ice-no-checks", call
+    uas.wait(timeout=15)
+
+
+def test_forged_and_malformed_datagrams_are_dropped_and_counted(admin: Client, server: ServerProcess, tmp_path: Path) -> None:
+    uas = echo_call_centre(tmp_path, "echo-garbage")
+    widget, session = widget_session(admin, uas, "garbage")
+    failures_before = metric(server, "switchboard_media_srtp_failures_total")
+    malformed_before = metric(server, "switchboard_media_malformed_total")
+
+    async def attack(answer_sdp: str) -> None:
+        port = answer_port(answer_sdp)
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.bind(("127.0.0.1", 0))
+        await asyncio.sleep(1.0)
+        for index in range(200):
+            # RTP-looking packets the gateway cannot authenticate, from the browser's own network.
+            sock.sendto(bytes([0x80, 0x00]) + index.to_bytes(2, "big") + os.urandom(168), ("127.0.0.1", port))
+            # RTCP-looking, STUN-looking, DTLS-looking and unclassifiable garbage.
+            sock.sendto(bytes([0x80, 0xC8]) + os.urandom(30), ("127.0.0.1", port))
+            sock.sendto(bytes([0x00, 0x01, 0x00, 0x08]) + os.urandom(20), ("127.0.0.1", port))
+            sock.sendto(bytes([0x17, 0xFE, 0xFD]) + os.urandom(40), ("127.0.0.1", port))
+            sock.sendto(bytes([0xFF]) + os.urandom(10), ("127.0.0.1", port))
+            await asyncio.sleep(0.002)
+        sock.close()
+
+    result = run(WebRTCBrowser(session["websocketUrl"], codecs=["audio/PCMU"]).call(talk_seconds=5, during=attack))
+    assert result.status == 200, result.final
+    assert result.ended_by_peer is None, "garbage must not end the call"
+    assert_tone_came_back(result, "PCMU relay under garbage")
+    uas.wait(timeout=15)
+    assert not server.crashed()
+    assert poll(lambda: metric(server, "switchboard_media_srtp_failures_total") - failures_before >= 100, timeout=5)
+    assert metric(server, "switchboard_media_malformed_total") > malformed_before
