@@ -6,7 +6,7 @@ set -euo pipefail
 want_debs=(
     pkg-config libssl-dev libsrtp2-dev libopus-dev libxml2-dev libsqlite3-dev
     curl wrk python3-venv sip-tester dnsmasq-base
-    chromium chromium-driver
+    chromium chromium-driver baresip-core
 )
 want_py=(pytest requests schemathesis websockets selenium aiortc)
 # Benchmarks also compare against Kamailio: `install-deps.sh --bench`.

@@ -20,7 +20,7 @@ import requests
 
 from support import Client, ServerProcess, describe
 from widget_support import (
-    SCREENSHOTS, WIDGET_JS, CallCentre, ShopServer, WidgetPage, chromium, echo_peer_for, wait_until,
+    SCREENSHOTS, WIDGET_JS, CallCentre, ShopServer, WidgetPage, chromium, echo_peer_for, measure_audio, wait_until,
 )
 
 CONTEXT = {"customer": {"id": "C-1042", "name": "Juliana"}, "order": "A-77812"}
@@ -133,31 +133,6 @@ def header(text: str, name: str) -> str | None:
         if key.strip().lower() == name.lower():
             return value.strip()
     return None
-
-
-def rms(before: dict | None, after: dict | None) -> float:
-    assert before and after, f"missing stats entry: {before} {after}"
-    energy = after["totalAudioEnergy"] - before["totalAudioEnergy"]
-    duration = after["totalSamplesDuration"] - before["totalSamplesDuration"]
-    assert duration > 0, f"no audio samples in the interval: {before} -> {after}"
-    return math.sqrt(max(energy, 0) / duration)
-
-
-def measure_audio(page: WidgetPage, seconds: float = 1.5) -> tuple[float, float, dict]:
-    """RMS level received (inbound-rtp) and sent (media-source) over `seconds` of call audio."""
-    def ready() -> dict | None:
-        stats = page.stats()["summary"]
-        return stats if stats and stats["inbound"] and stats["source"] and stats["inbound"].get("totalSamplesDuration") else None
-
-    def answer_lines() -> list[str]:
-        answers = [m["text"] for m in page.sip() if m["dir"] == "in" and m["text"].startswith("SIP/2.0 200") and "INVITE" in (header(m["text"], "CSeq") or "")]
-        return [line for line in (answers or [""])[0].split("\r\n") if line.startswith(("a=setup", "a=fingerprint", "a=candidate", "m=", "a=ice-"))]
-
-    first = wait_until(ready, 10, message=lambda: f"no audio received; transport {page.stats()['transport']}; the gateway's answer: {answer_lines()}")
-    wait_until(lambda: page.stats()["summary"]["inbound"]["totalSamplesDuration"] - first["inbound"]["totalSamplesDuration"] >= seconds,
-               seconds + 8, message="inbound audio did not advance")
-    last = page.stats()["summary"]
-    return rms(first["inbound"], last["inbound"]), rms(first["source"], last["source"]), last
 
 
 def start_call_by_click(page: WidgetPage) -> None:
