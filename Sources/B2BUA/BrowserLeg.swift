@@ -33,10 +33,22 @@ extension SignallingCore {
         }
     }
 
-    /// The WebSocket closed: calls it was carrying end.
+    /// How long an answered call outlives its browser's WebSocket: a browser that changes network
+    /// reconnects with the same session and continues the dialog (an ICE-restart re-INVITE).
+    static let browserReconnectGrace: Duration = .seconds(20)
+
+    /// The WebSocket closed: calls still being set up end at once; answered calls end unless the
+    /// browser is back on a new connection within ``browserReconnectGrace``.
     func disconnectBrowser(_ id: Int) {
         for (callId, bridge) in bridges.calls where bridge.caller.peer == .browser(id) {
-            hangup(callId: callId, by: .caller, cause: "browser connection closed")
+            guard bridge.record.answeredAt != nil else {
+                hangup(callId: callId, by: .caller, cause: "browser connection closed")
+                continue
+            }
+            after(Self.browserReconnectGrace) { [self] in
+                guard let current = bridges.calls[callId], current.caller.peer == .browser(id) else { return }
+                hangup(callId: callId, by: .caller, cause: "browser connection closed")
+            }
         }
         browsers[id] = nil
     }

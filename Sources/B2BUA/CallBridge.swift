@@ -647,6 +647,14 @@ extension SignallingCore {
         }
         // The remote side's CSeq space is its own; the other leg gets ours.
         var leg = bridge.leg(side)
+        if case .browser(let id) = peer, leg.peer != peer {
+            // A browser that reconnected its WebSocket takes its call over only with the same
+            // widget session.
+            guard let endpoint = browsers[id], endpoint.session.id == bridge.record.source.sessionId else {
+                respond(to: serverKey, with: SIPMessage.response(to: request, statusCode: 481))
+                return
+            }
+        }
         leg.peer = peer
         if side == .caller { bridge.caller = leg } else { bridge.callee = leg }
         bridges.calls[callId] = bridge

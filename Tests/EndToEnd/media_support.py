@@ -96,6 +96,7 @@ class CallResult:
     received: list[np.ndarray] = field(default_factory=list)
     sample_rate: int = SAMPLE_RATE
     ended_by_peer: str | None = None
+    reinvite_final: str = ""
 
     @property
     def status(self) -> int:
@@ -155,7 +156,29 @@ class WebRTCBrowser:
         except Exception:
             return
 
-    async def call(self, talk_seconds: float = 4.0, offer_transform=None, hangup: bool = True, during=None) -> CallResult:
+    async def _final(self, ws, method: str, timeout: float = 20) -> str:
+        """The next final response to `method` on `ws`."""
+        while True:
+            text = await asyncio.wait_for(ws.recv(), timeout=timeout)
+            line = first_line(text)
+            if line.startswith("SIP/2.0") and method in (header(text, "CSeq") or "") and int(line.split(" ")[1]) >= 200:
+                return text
+
+    async def _talk(self, ws, seconds: float) -> None:
+        """Keeps the call up for `seconds`, answering a BYE from the gateway."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline and self.result.ended_by_peer is None:
+            try:
+                text = await asyncio.wait_for(ws.recv(), timeout=max(0.05, deadline - time.monotonic()))
+            except asyncio.TimeoutError:
+                break
+            if first_line(text).startswith("BYE"):
+                self.result.ended_by_peer = "BYE"
+                await ws.send(self._ok(text))
+
+    async def call(
+        self, talk_seconds: float = 4.0, offer_transform=None, hangup: bool = True, during=None, reconnect_after: float | None = None
+    ) -> CallResult:
         """Places the call, talks for `talk_seconds` after the answer (or until the gateway sends
         BYE), hangs up (BYE). `during(answer_sdp)`, if given, is awaited once right after the ACK."""
         transceiver = self.pc.addTransceiver(ToneTrack(self.tone_hz), direction="sendrecv")
@@ -171,21 +194,14 @@ class WebRTCBrowser:
         offer = self.pc.localDescription.sdp
         if offer_transform:
             offer = offer_transform(offer)
-        async with websockets.connect(self.websocket_url, subprotocols=["sip"], open_timeout=10) as ws:
+        ws = await websockets.connect(self.websocket_url, subprotocols=["sip"], open_timeout=10)
+        try:
             await ws.send(self._request("INVITE", 1, offer))
-            while True:
-                text = await asyncio.wait_for(ws.recv(), timeout=20)
-                line = first_line(text)
-                if not line.startswith("SIP/2.0"):
-                    continue
-                status = int(line.split(" ")[1])
-                if status < 200:
-                    continue
-                self.result.final = line
-                to = header(text, "To") or ""
-                if ";tag=" in to:
-                    self.remote_tag = to.split(";tag=", 1)[1].split(";")[0]
-                break
+            text = await self._final(ws, "INVITE")
+            self.result.final = first_line(text)
+            to = header(text, "To") or ""
+            if ";tag=" in to:
+                self.remote_tag = to.split(";tag=", 1)[1].split(";")[0]
             if self.result.status >= 300:
                 await ws.send(self._request("ACK", 1))
                 await self.pc.close()
@@ -195,25 +211,28 @@ class WebRTCBrowser:
             await ws.send(self._request("ACK", 1))
             if during is not None:
                 asyncio.ensure_future(during(self.result.answer_sdp))
-            deadline = time.monotonic() + talk_seconds
-            while time.monotonic() < deadline:
-                try:
-                    text = await asyncio.wait_for(ws.recv(), timeout=max(0.05, deadline - time.monotonic()))
-                except asyncio.TimeoutError:
-                    break
-                if first_line(text).startswith("BYE"):
-                    self.result.ended_by_peer = "BYE"
-                    await ws.send(self._ok(text))
-                    break
+            cseq = 2
+            if reconnect_after is not None:
+                # A network change: the WebSocket drops, a new one carries the dialog on with a
+                # re-INVITE, as the widget does.
+                await self._talk(ws, reconnect_after)
+                await ws.close()
+                await asyncio.sleep(0.5)
+                ws = await websockets.connect(self.websocket_url, subprotocols=["sip"], open_timeout=10)
+                await ws.send(self._request("INVITE", cseq, self.pc.localDescription.sdp))
+                text = await self._final(ws, "INVITE")
+                self.result.reinvite_final = first_line(text)
+                await ws.send(self._request("ACK", cseq))
+                cseq += 1
+            await self._talk(ws, talk_seconds)
             if hangup and self.result.ended_by_peer is None:
-                await ws.send(self._request("BYE", 2))
+                await ws.send(self._request("BYE", cseq))
                 try:
-                    while True:
-                        text = await asyncio.wait_for(ws.recv(), timeout=5)
-                        if first_line(text).startswith("SIP/2.0") and "BYE" in (header(text, "CSeq") or ""):
-                            break
+                    await self._final(ws, "BYE", timeout=5)
                 except asyncio.TimeoutError:
                     pass
+        finally:
+            await ws.close()
         if self._recording:
             self._recording.cancel()
         await self.pc.close()

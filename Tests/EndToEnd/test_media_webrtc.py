@@ -212,3 +212,44 @@ def test_forged_and_malformed_datagrams_are_dropped_and_counted(admin: Client, s
     assert not server.crashed()
     assert poll(lambda: metric(server, "switchboard_media_srtp_failures_total") - failures_before >= 100, timeout=5)
     assert metric(server, "switchboard_media_malformed_total") > malformed_before
+
+
+def test_a_call_survives_a_new_websocket(admin: Client, server: ServerProcess, tmp_path: Path) -> None:
+    """The browser's WebSocket drops during the call (a network change); on a new connection with
+    the same session it re-INVITEs, and the call and its audio go on."""
+    uas = echo_call_centre(tmp_path, "echo-reconnect")
+    widget, session = widget_session(admin, uas, "reconnect")
+    result = run(WebRTCBrowser(session["websocketUrl"], codecs=["audio/PCMU"]).call(talk_seconds=3, reconnect_after=1.5))
+    assert result.status == 200, result.final
+    assert result.reinvite_final.startswith("SIP/2.0 200"), result.reinvite_final
+    assert result.ended_by_peer is None
+    # Audio kept coming back after the reconnection (the last two seconds of the call).
+    tail = result.audio()[-2 * result.sample_rate:]
+    frequency, level = tone_analysis(tail, result.sample_rate)
+    assert abs(frequency - TONE_HZ) < 8 and level > -24, (frequency, level)
+    uas.wait(timeout=15)
+    call = ended_call(admin, widget)
+    assert call["status"] == "completed" and call["hangupBy"] == "caller" and call["hangupCause"] == "BYE", call
+
+
+def test_another_session_cannot_take_a_call_over(admin: Client, server: ServerProcess, tmp_path: Path) -> None:
+    uas = echo_call_centre(tmp_path, "echo-takeover")
+    widget, session = widget_session(admin, uas, "takeover")
+    other = admin.post(f"/v1/widgets/{widget['id']}/sessions", {}).json()
+    browser = WebRTCBrowser(session["websocketUrl"], codecs=["audio/PCMU"])
+    outcome = {}
+
+    async def intrude(answer_sdp: str) -> None:
+        # Someone with another session replays the dialog's identifiers on their own socket.
+        import websockets
+        async with websockets.connect(other["websocketUrl"], subprotocols=["sip"]) as ws:
+            await ws.send(browser._request("BYE", 5))
+            text = await asyncio.wait_for(ws.recv(), timeout=5)
+            outcome["status"] = text.split("\r\n", 1)[0]
+
+    result = run(browser.call(talk_seconds=3, during=intrude))
+    assert result.status == 200, result.final
+    assert outcome.get("status", "").startswith("SIP/2.0 481"), outcome
+    assert result.ended_by_peer is None
+    assert_tone_came_back(result, "after a takeover attempt")
+    uas.wait(timeout=15)
