@@ -27,10 +27,19 @@ final class TranscodingPath {
 
         /// The MID extension to add (towards the browser), as id and value.
         let mid: (id: UInt8, value: String)?
+        /// telephone-event (RFC 4733) in and out, moved onto the output's clock and timeline.
+        let inputEventType: UInt8?
+        let outputEventType: UInt8?
+        var events: TelephoneEventRateConverter?
 
-        init(transcoder: Transcoder, input: SDPPayloadFormat, output format: SDPPayloadFormat, ssrc: UInt32? = nil, mid: (id: UInt8, value: String)? = nil) {
+        init(
+            transcoder: Transcoder, input: SDPPayloadFormat, output format: SDPPayloadFormat,
+            events: (input: SDPPayloadFormat, output: SDPPayloadFormat)? = nil, ssrc: UInt32? = nil, mid: (id: UInt8, value: String)? = nil
+        ) {
             self.transcoder = transcoder
             self.mid = mid
+            inputEventType = events?.input.payloadType
+            outputEventType = events?.output.payloadType
             inputPayloadType = input.payloadType
             outputPayloadType = format.payloadType
             outputClockRate = Int(format.codec.clockRate)
@@ -41,6 +50,12 @@ final class TranscodingPath {
             timestamp = generator.next()
             output = .allocate(byteCount: 1600, alignment: 8)
             encoded = .allocate(byteCount: Transcoder.maximumPayloadSize, alignment: 8)
+            if let events {
+                self.events = TelephoneEventRateConverter(
+                    inputClockRate: Int(events.input.codec.clockRate), outputClockRate: Int(events.output.codec.clockRate),
+                    anchor: 0, output: timestamp
+                )
+            }
         }
 
         deinit {
@@ -51,7 +66,12 @@ final class TranscodingPath {
         /// Transcodes one RTP packet; `emit` gets each outgoing packet.
         func process(_ packet: ByteBuffer, emit: (ByteBuffer) -> Void) {
             packet.withUnsafeReadableBytes { bytes in
-                guard let header = try? RTPHeader(parsing: bytes), header.payloadType == inputPayloadType, header.payloadLength > 0 else { return }
+                guard let header = try? RTPHeader(parsing: bytes), header.payloadLength > 0 else { return }
+                if header.payloadType == inputEventType {
+                    relayEvent(header, UnsafeRawBufferPointer(rebasing: bytes[header.payload]), emit: emit)
+                    return
+                }
+                guard header.payloadType == inputPayloadType else { return }
                 if let last = lastInputSequence {
                     let gap = header.sequenceNumber &- last
                     // Duplicates and late packets (gap 0 or "negative") are dropped.
@@ -66,9 +86,31 @@ final class TranscodingPath {
                     }
                 }
                 lastInputSequence = header.sequenceNumber
+                // Events that follow line up with the audio they interrupt.
+                events?.setAnchor(input: header.timestamp, output: timestamp)
                 let payload = UnsafeRawBufferPointer(rebasing: bytes[header.payload])
                 encodeFrame(emit: emit) { try transcoder.transcode(payload, into: $0) }
             }
+        }
+
+        /// One telephone-event packet onto the output stream: the output's payload type,
+        /// sequence numbers and clock; the end packets stay three.
+        private func relayEvent(_ header: RTPHeader, _ payload: UnsafeRawBufferPointer, emit: (ByteBuffer) -> Void) {
+            guard let outputEventType, var events, let event = try? TelephoneEvent(parsing: payload) else { return }
+            let converted = events.convert(timestamp: header.timestamp, marker: header.marker, event: event)
+            self.events = events
+            let fields = RTPHeaderFields(
+                marker: converted.marker, payloadType: outputEventType, sequenceNumber: sequence, timestamp: converted.timestamp, ssrc: ssrc
+            )
+            let eventBytes = UnsafeMutableRawBufferPointer(rebasing: encoded[..<TelephoneEvent.length])
+            guard converted.event.write(into: eventBytes) != nil, var writer = try? RTPPacketWriter(into: output, fields: fields) else { return }
+            if let mid { try? writer.appendExtensionElement(id: mid.id, bytes: mid.value.utf8) }
+            guard let total = try? writer.finish(payload: UnsafeRawBufferPointer(eventBytes)) else { return }
+            sequence &+= 1
+            sent += 1
+            var buffer = ByteBuffer()
+            buffer.writeBytes(UnsafeRawBufferPointer(rebasing: output[..<total]))
+            emit(buffer)
         }
 
         private func encodeFrame(emit: (ByteBuffer) -> Void, _ body: (UnsafeMutableRawBufferPointer) throws -> Int) {
@@ -96,14 +138,17 @@ final class TranscodingPath {
         guard let browserCodec = AudioCodec(plan.browserAudio.codec), let calleeCodec = AudioCodec(plan.calleeAudio.codec) else {
             throw MediaPlanError.noCodecInCommon
         }
+        let browserEvent = plan.browserTelephoneEvent, calleeEvent = plan.calleeTelephoneEvent
         toCallee = Direction(
             transcoder: try Transcoder(from: browserCodec, to: calleeCodec, opus: opus),
-            input: plan.browserAudio, output: plan.calleeAudio
+            input: plan.browserAudio, output: plan.calleeAudio,
+            events: browserEvent.flatMap { input in calleeEvent.map { (input, $0) } }
         )
         let mid = plan.midExtensionID.flatMap { id in plan.audioMid.map { (id: UInt8(clamping: id), value: $0) } }
         toBrowser = Direction(
             transcoder: try Transcoder(from: calleeCodec, to: browserCodec, opus: opus),
-            input: plan.calleeAudio, output: plan.browserAudio, ssrc: plan.browserSSRC, mid: mid.flatMap { $0.id < 15 ? $0 : nil }
+            input: plan.calleeAudio, output: plan.browserAudio,
+            events: calleeEvent.flatMap { input in browserEvent.map { (input, $0) } }, ssrc: plan.browserSSRC, mid: mid.flatMap { $0.id < 15 ? $0 : nil }
         )
     }
 
