@@ -21,6 +21,8 @@ import aioice.ice
 from aiortc import MediaStreamTrack, RTCPeerConnection, RTCRtpSender, RTCSessionDescription
 from av import AudioFrame
 
+from sip_support import body, first_line, header, sip_text as sip_message
+
 # Media tests bind and advertise loopback only.
 aioice.ice.get_host_addresses = lambda use_ipv4=True, use_ipv6=False: ["127.0.0.1"]
 
@@ -65,28 +67,6 @@ def tone_analysis(samples: np.ndarray, rate: int = SAMPLE_RATE) -> tuple[float, 
     spectrum = np.abs(np.fft.rfft(x * np.hanning(len(x))))
     frequency = float(np.fft.rfftfreq(len(x), 1 / rate)[int(np.argmax(spectrum))])
     return frequency, 20 * np.log10(max(rms, 1e-9))
-
-
-def sip_message(lines: list[str], body: str = "") -> str:
-    return "\r\n".join(lines + [f"Content-Length: {len(body.encode())}", "", body])
-
-
-def first_line(text: str) -> str:
-    return text.split("\r\n", 1)[0]
-
-
-def header(text: str, name: str) -> str | None:
-    for line in text.split("\r\n")[1:]:
-        if not line:
-            break
-        key, _, value = line.partition(":")
-        if key.strip().lower() == name.lower():
-            return value.strip()
-    return None
-
-
-def body(text: str) -> str:
-    return text.split("\r\n\r\n", 1)[1] if "\r\n\r\n" in text else ""
 
 
 @dataclass

@@ -543,3 +543,31 @@ def wait_for_listed_call(admin: Client, predicate: Callable[[dict[str, Any]], bo
         if time.monotonic() >= deadline:
             raise AssertionError(f"no call matching the test in GET /v1/calls {params} within {timeout}s: {list_calls(admin)[-5:]}")
         time.sleep(0.05)
+
+
+# --------------------------------------------------------------------------------------------
+# SIP text, for scripted peers that speak SIP over a WebSocket
+
+
+def sip_text(lines: list[str], body: str = "") -> str:
+    """A SIP message from its start line and headers, with Content-Length and the body."""
+    return "\r\n".join(lines + [f"Content-Length: {len(body.encode())}", "", body])
+
+
+def first_line(text: str) -> str:
+    return text.split("\r\n", 1)[0]
+
+
+def header(text: str, name: str) -> str | None:
+    """The first value of header `name` (long form) in a SIP message's text."""
+    for line in text.split("\r\n")[1:]:
+        if not line:
+            break
+        key, _, value = line.partition(":")
+        if key.strip().lower() == name.lower():
+            return value.strip()
+    return None
+
+
+def body(text: str) -> str:
+    return text.split("\r\n\r\n", 1)[1] if "\r\n\r\n" in text else ""

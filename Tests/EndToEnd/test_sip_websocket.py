@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import websockets
 
-from sip_support import Sipp, sipp_binary, wait_for_call
+from sip_support import Sipp, first_line, header, sipp_binary, sip_text as message, wait_for_call
 from support import Client, ServerProcess
 
 CONTEXT = {"customer": {"id": "C-1042", "name": "Juliana"}, "order": "A-77812", "page": "/orders/A-77812"}
@@ -30,10 +30,6 @@ SDP = (
 def _need_sipp() -> None:
     if not sipp_binary():
         pytest.fail("sipp not found: apt-get install sip-tester (scripts/install-deps.sh)")
-
-
-def message(lines: list[str], body: str = "") -> str:
-    return "\r\n".join(lines + [f"Content-Length: {len(body.encode())}", "", body])
 
 
 class BrowserLeg:
@@ -60,20 +56,6 @@ class BrowserLeg:
         if body:
             lines.append("Content-Type: application/sdp")
         return message(lines, body)
-
-
-def first_line(text: str) -> str:
-    return text.split("\r\n", 1)[0]
-
-
-def header(text: str, name: str) -> str | None:
-    for line in text.split("\r\n")[1:]:
-        if not line:
-            break
-        key, _, value = line.partition(":")
-        if key.strip().lower() == name.lower():
-            return value.strip()
-    return None
 
 
 async def read_until_final(ws, timeout: float = 10) -> list[str]:
