@@ -8,7 +8,7 @@ want_debs=(
     curl wrk python3-venv sip-tester dnsmasq-base
     chromium chromium-driver baresip-core
 )
-want_py=(pytest requests schemathesis websockets selenium aiortc)
+want_py=(pytest requests schemathesis websockets selenium aiortc numpy)
 # Benchmarks also compare against Kamailio: `install-deps.sh --bench`.
 if [ "${1:-}" = "--bench" ]; then want_debs+=(kamailio); fi
 
