@@ -103,7 +103,7 @@ let package = Package(
         .target(
             name: "DemoCallCentre",
             dependencies: [
-                "SIP", "Media",
+                "SIP", "Media", "RTP",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -119,7 +119,7 @@ final class DemoUserAgent: ChannelInboundHandler, @unchecked Sendable {
     }
 
     private func invite(_ request: SIPMessage, from source: SocketAddress, callID: String) {
-        if var dialog = dialogs[callID] {
+        if let dialog = dialogs[callID] {
             let isReinvite = (try? request.to)?.tag == dialog.localTag
             if !isReinvite {
                 // A retransmission of the initial INVITE: repeat where we are.
@@ -130,7 +130,6 @@ final class DemoUserAgent: ChannelInboundHandler, @unchecked Sendable {
             dialog.media?.update(offer: request.body)
             var response = SIPMessage.response(to: request, statusCode: 200, toTag: dialog.localTag)
             addAnswerHeaders(&response, media: dialog.media)
-            dialogs[callID] = dialog
             send(response, to: source)
             return
         }

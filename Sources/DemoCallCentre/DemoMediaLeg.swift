@@ -2,6 +2,7 @@ import Logging
 import Media
 import NIOCore
 import NIOPosix
+import RTP
 import SIP
 
 /// The demo agent's audio: one RTP socket that plays the greeting (G.711, 20 ms packets) and
@@ -133,30 +134,18 @@ final class DemoMediaLeg: ChannelInboundHandler, @unchecked Sendable {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let envelope = unwrapInboundIn(data)
-        var packet = envelope.data
+        let packet = envelope.data
         // Symmetric RTP: answer where the caller's audio comes from.
         if !latched {
             remote = envelope.remoteAddress
             latched = true
         }
-        guard echoing, packet.readableBytes >= 12, let first = packet.readInteger(as: UInt8.self), first >> 6 == 2,
-            let second = packet.readInteger(as: UInt8.self), second & 0x7F == payloadType
-        else { return }
-        let csrcCount = Int(first & 0x0F)
-        packet.moveReaderIndex(forwardBy: 10)
-        guard packet.readableBytes >= csrcCount * 4 else { return }
-        packet.moveReaderIndex(forwardBy: csrcCount * 4)
-        if first & 0x10 != 0 {
-            guard packet.readableBytes >= 4 else { return }
-            packet.moveReaderIndex(forwardBy: 2)
-            guard let words = packet.readInteger(as: UInt16.self), packet.readableBytes >= Int(words) * 4 else { return }
-            packet.moveReaderIndex(forwardBy: Int(words) * 4)
+        guard echoing else { return }
+        let payload = packet.withUnsafeReadableBytes { bytes -> [UInt8]? in
+            guard let header = try? RTPHeader(parsing: bytes), header.payloadType == payloadType, header.payloadLength > 0 else { return nil }
+            return Array(bytes[header.payload])
         }
-        var length = packet.readableBytes
-        if first & 0x20 != 0, let padding = packet.getInteger(at: packet.writerIndex - 1, as: UInt8.self) {
-            length -= Int(padding)
-        }
-        guard length > 0, let payload = packet.readBytes(length: length) else { return }
+        guard let payload else { return }
         sendFrame(payload[...], marker: false)
     }
 

@@ -59,7 +59,6 @@ final class MediaSession: @unchecked Sendable {
 
     // SIP leg.
     var calleeAddress: SocketAddress?
-    var calleeRTCPAddress: SocketAddress?
     private var calleeLatched = false
     /// The call centre put the call on hold: nothing is sent to it, and silence is not a timeout.
     private var calleeHolding = false
@@ -122,7 +121,6 @@ final class MediaSession: @unchecked Sendable {
         calleeReceive = RTPReceiveStatistics(clockRate: Int(plan.calleeAudio.codec.clockRate))
         if !calleeLatched {
             calleeAddress = try? SocketAddress(ipAddress: plan.calleeHost, port: Int(plan.calleePort))
-            calleeRTCPAddress = try? SocketAddress(ipAddress: plan.calleeHost, port: Int(plan.calleeRTCPPort))
         }
         if plan.mode == .transcode {
             transcoding = try? TranscodingPath(plan: plan, opus: configuration.opus)
@@ -147,7 +145,6 @@ final class MediaSession: @unchecked Sendable {
         if !calleeLatched || previous?.calleeHost != plan.calleeHost || previous?.calleePort != plan.calleePort {
             calleeLatched = false
             calleeAddress = try? SocketAddress(ipAddress: plan.calleeHost, port: Int(plan.calleePort))
-            calleeRTCPAddress = try? SocketAddress(ipAddress: plan.calleeHost, port: Int(plan.calleeRTCPPort))
         }
         if plan.mode == .transcode, previous?.calleeAudio != plan.calleeAudio || previous?.browserAudio != plan.browserAudio {
             transcoding = try? TranscodingPath(plan: plan, opus: configuration.opus)
@@ -271,7 +268,6 @@ final class MediaSession: @unchecked Sendable {
                 if !dtlsStarted, plan != nil { startDTLS(now: .now()) }
             }
         case .dtls:
-            logger.trace("DTLS datagram", metadata: ["bytes": "\(buffer.readableBytes)", "head": "\(buffer.getBytes(at: buffer.readerIndex, length: min(32, buffer.readableBytes)) ?? [])"])
             let output = buffer.withUnsafeReadableBytes { dtls.receive($0, now: .now()) }
             if browserAddress == nil { browserAddress = address }
             perform(output)
@@ -327,7 +323,6 @@ final class MediaSession: @unchecked Sendable {
     }
 
     private func receiveCalleeRTCP(_ buffer: inout ByteBuffer, from address: SocketAddress) {
-        calleeRTCPAddress = address
         absorbRTCP(buffer, into: \.callee)
     }
 
@@ -436,7 +431,6 @@ final class MediaSession: @unchecked Sendable {
     }
 
     private func perform(_ output: DTLSOutput) {
-        logger.trace("DTLS output", metadata: ["datagrams": "\(output.datagrams.count)", "state": "\(dtls.state)", "to": "\(browserAddress.map { "\($0)" } ?? "-")"])
         if let address = browserAddress, !output.datagrams.isEmpty {
             for datagram in output.datagrams {
                 send(datagram, on: .browser, to: address)
