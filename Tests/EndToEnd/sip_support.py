@@ -230,7 +230,11 @@ class Sipp:
         self.remote = remote
         self.transport = transport
         self.port = port or free_port()
+        # SIPp binds the media port and the next three (RTCP, video RTP and RTCP): none may be
+        # the SIP port.
         self.media_port = free_port()
+        while self.port in range(self.media_port, self.media_port + 4):
+            self.media_port = free_port()
         self.calls = calls
         self.rate = rate
         self.rate_period_ms = rate_period_ms
