@@ -58,6 +58,7 @@ public struct VoiceQualityEstimate: Equatable, Sendable {
     public static func meanOpinionScore(rating r: Double) -> Double {
         guard r.isFinite, r > 0 else { return 1 }
         guard r < 100 else { return 4.5 }
-        return 1 + 0.035 * r + r * (r - 60) * (100 - r) * 7e-6
+        // The cubic dips just below 1 for R under about 6.5: MOS is 1 at worst.
+        return max(1, 1 + 0.035 * r + r * (r - 60) * (100 - r) * 7e-6)
     }
 }

@@ -159,6 +159,10 @@ struct StatisticsTests {
         #expect(abs(VoiceQualityEstimate.meanOpinionScore(rating: 93.2) - 4.41) < 0.005)
         #expect(VoiceQualityEstimate.meanOpinionScore(rating: -3) == 1)
         #expect(VoiceQualityEstimate.meanOpinionScore(rating: 120) == 4.5)
+        // The G.107 cubic would dip below 1 for small positive ratings; every rating maps into 1...4.5.
+        for rating in stride(from: 0.0, through: 100, by: 0.25) {
+            #expect((1...4.5).contains(VoiceQualityEstimate.meanOpinionScore(rating: rating)), "R \(rating)")
+        }
 
         // 1 % random loss, G.711 without concealment: Ie,eff = 95 · 1 / (1 + 4.3) ≈ 17.92.
         let lossy = VoiceQualityEstimate(packetLoss: 0.01, jitter: .zero, roundTripTime: .zero, codec: .g711)
