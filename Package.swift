@@ -14,6 +14,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.30.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
@@ -123,6 +124,24 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // XML-RPC, sans-I/O: values, the decoder (libxml2, no entities, no network, bounded) and the encoder.
+        .target(name: "XMLRPC", dependencies: ["CSwitchboardXML2"], swiftSettings: strict),
+        // JSON ↔ XML-RPC values, for the XML-RPC faces of what REST and webhooks carry as JSON.
+        .target(name: "XMLRPCJSON", dependencies: ["XMLRPC"], swiftSettings: strict),
+        // The outbox sender: signed webhooks (Standard Webhooks) and XML-RPC push, with retries.
+        .target(
+            name: "Webhooks",
+            dependencies: [
+                "Control", "XMLRPC", "XMLRPCJSON",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
         // Storage implementations behind Control's `Storage` interface.
         .target(
             name: "Store",
@@ -137,7 +156,7 @@ let package = Package(
         .target(
             name: "HTTPAPI",
             dependencies: [
-                "Control",
+                "Control", "XMLRPC", "XMLRPCJSON",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
@@ -163,6 +182,7 @@ let package = Package(
                 "B2BUA",
                 "DemoCallCentre",
                 "MediaPlane",
+                "Webhooks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -199,6 +219,8 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .testTarget(name: "XMLRPCTests", dependencies: ["XMLRPC"], swiftSettings: strict),
+        .testTarget(name: "WebhooksTests", dependencies: ["Webhooks", "Control", "Store", "XMLRPC"], swiftSettings: strict),
         .testTarget(
             name: "SystemLibraryTests",
             dependencies: ["CSwitchboardOpenSSL", "CSwitchboardSRTP", "CSwitchboardOpus", "CSwitchboardXML2"]

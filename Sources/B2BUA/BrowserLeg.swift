@@ -8,14 +8,15 @@ import SIP
 struct BrowserEndpoint {
     var session: WidgetSession
     var widget: Widget
+    var userAgent: String?
     var send: @Sendable ([UInt8]) -> Void
 }
 
 extension SignallingCore {
-    func connectBrowser(session: WidgetSession, widget: Widget, send: @escaping @Sendable ([UInt8]) -> Void) -> Int {
+    func connectBrowser(session: WidgetSession, widget: Widget, userAgent: String?, send: @escaping @Sendable ([UInt8]) -> Void) -> Int {
         let id = nextBrowserID
         nextBrowserID += 1
-        browsers[id] = BrowserEndpoint(session: session, widget: widget, send: send)
+        browsers[id] = BrowserEndpoint(session: session, widget: widget, userAgent: userAgent, send: send)
         return id
     }
 
@@ -71,7 +72,7 @@ extension SignallingCore {
                 request, serverKey: serverKey, from: .browser(id),
                 source: CallSource(kind: .widget, widgetId: endpoint.widget.id, sessionId: endpoint.session.id),
                 destination: endpoint.widget.destination, extraHeaders: headers,
-                contextJSON: endpoint.session.contextJSON, contextVerified: endpoint.session.verified
+                contextJSON: endpoint.session.contextJSON, contextVerified: endpoint.session.verified, userAgent: endpoint.userAgent
             )
         case .register:
             // Browser user agents often register first; the binding is this connection itself.

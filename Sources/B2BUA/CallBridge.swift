@@ -145,7 +145,7 @@ extension SignallingCore {
     func bridgeCall(
         _ invite: SIPMessage, serverKey: SIPTransactionKey, from peer: SIPPeer, source: CallSource, destination: String,
         extraHeaders: [(SIPHeaderName, String)] = [], contextJSON: String? = nil, contextVerified: Bool? = nil,
-        resolved: ResolvedTarget? = nil
+        userAgent: String? = nil, resolved: ResolvedTarget? = nil
     ) {
         // A browser that left while its destination was being looked up has no call to make.
         if resolved != nil, case .browser(let id) = peer, browsers[id] == nil { return }
@@ -163,7 +163,7 @@ extension SignallingCore {
                 lookUp(destination: destination, for: invite, serverKey: serverKey, then: { [self] target in
                     bridgeCall(
                         invite, serverKey: serverKey, from: peer, source: source, destination: destination, extraHeaders: extraHeaders,
-                        contextJSON: contextJSON, contextVerified: contextVerified, resolved: target
+                        contextJSON: contextJSON, contextVerified: contextVerified, userAgent: userAgent, resolved: target
                     )
                 })
             {
@@ -230,7 +230,7 @@ extension SignallingCore {
         let record = Call(
             id: callId, status: .initiated, source: source,
             from: from.uri.description, to: to.uri.description, destination: target.uri.description,
-            contextJSON: contextJSON, contextVerified: contextVerified, createdAt: now
+            contextJSON: contextJSON, contextVerified: contextVerified, userAgent: userAgent, createdAt: now
         )
         let callerLeg = DialogLeg(
             callID: callerCallID, localTag: callerTag, remoteTag: from.tag,
@@ -250,6 +250,7 @@ extension SignallingCore {
         bridge.media = media
         if case .accept(let interval) = SIPSessionTimer.check(request: invite) { bridge.callerSessionInterval = interval }
         callLog.record(record)
+        if media != nil { callLog.expectMediaReport(callId: callId) }
         guard let clientKey = startClient(outbound, to: target.peer) else {
             media?.close()
             respond(to: serverKey, with: SIPMessage.response(to: invite, statusCode: 500))

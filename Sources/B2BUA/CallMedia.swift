@@ -140,7 +140,10 @@ extension SignallingCore {
 extension SignallingCore {
     /// Stores a call's media report once its media has closed (the call record is final by then).
     func recordMedia(_ statistics: MediaStatistics, callId: String) {
-        guard let mode = statistics.mode else { return }
+        guard let mode = statistics.mode else {
+            callLog.noMediaReport(callId: callId)
+            return
+        }
         func leg(_ leg: MediaStatistics.Leg) -> CallMediaLeg {
             CallMediaLeg(
                 packetsReceived: leg.packetsReceived, packetsSent: leg.packetsSent, packetsLost: leg.packetsLost,

@@ -104,10 +104,10 @@ public final class SignallingPlane: Service, CallSignalling, @unchecked Sendable
 }
 
 extension SignallingPlane: BrowserSignalling {
-    public func connect(session: WidgetSession, widget: Widget, send: @escaping @Sendable ([UInt8]) -> Void) async -> (any BrowserConnection)? {
+    public func connect(session: WidgetSession, widget: Widget, userAgent: String?, send: @escaping @Sendable ([UInt8]) -> Void) async -> (any BrowserConnection)? {
         guard let loop = core.eventLoop else { return nil }
         let core = self.core
-        guard let id = try? await loop.submit({ core.connectBrowser(session: session, widget: widget, send: send) }).get() else { return nil }
+        guard let id = try? await loop.submit({ core.connectBrowser(session: session, widget: widget, userAgent: userAgent, send: send) }).get() else { return nil }
         return BrowserSocket(core: core, loop: loop, id: id)
     }
 }

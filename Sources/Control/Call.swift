@@ -15,6 +15,8 @@ public struct Call: Sendable, Equatable {
     /// Caller context (compact JSON of an object) from the widget session, if any.
     public var contextJSON: String?
     public var contextVerified: Bool?
+    /// The browser's `User-Agent`, as it opened the WebSocket.
+    public var userAgent: String?
     public var createdAt: Date
     public var answeredAt: Date?
     public var endedAt: Date?
@@ -26,7 +28,8 @@ public struct Call: Sendable, Equatable {
     public init(
         id: String, status: CallStatus, source: CallSource, from: String, to: String, destination: String,
         sipCode: Int? = nil, hangupCause: String? = nil, hangupBy: HangupParty? = nil, contextJSON: String? = nil,
-        contextVerified: Bool? = nil, createdAt: Date, answeredAt: Date? = nil, endedAt: Date? = nil, media: CallMedia? = nil
+        contextVerified: Bool? = nil, userAgent: String? = nil, createdAt: Date, answeredAt: Date? = nil, endedAt: Date? = nil,
+        media: CallMedia? = nil
     ) {
         self.id = id
         self.status = status
@@ -39,6 +42,7 @@ public struct Call: Sendable, Equatable {
         self.hangupBy = hangupBy
         self.contextJSON = contextJSON
         self.contextVerified = contextVerified
+        self.userAgent = userAgent
         self.createdAt = createdAt
         self.answeredAt = answeredAt
         self.endedAt = endedAt
@@ -113,7 +117,8 @@ public protocol CallSignalling: Sendable {
 /// The signalling plane's side of a browser's SIP-over-WebSocket connection.
 public protocol BrowserSignalling: Sendable {
     /// A browser with a valid widget session connected; `send` delivers SIP messages to it.
-    func connect(session: WidgetSession, widget: Widget, send: @escaping @Sendable ([UInt8]) -> Void) async -> (any BrowserConnection)?
+    /// `userAgent` is the browser's, from the WebSocket upgrade request.
+    func connect(session: WidgetSession, widget: Widget, userAgent: String?, send: @escaping @Sendable ([UInt8]) -> Void) async -> (any BrowserConnection)?
 }
 
 /// One connected browser: what it sends goes in through ``receive(_:)``.

@@ -36,10 +36,38 @@ public protocol Storage: Sendable {
     func deleteTrunk(id: String) async throws -> Bool
 
     // Calls
-    /// Inserts or replaces each call, all in one transaction.
-    func upsert(calls: [Call]) async throws
+    /// Inserts or replaces each call and appends each event (with a pending delivery for every
+    /// enabled webhook that wants it), all in one transaction: the outbox.
+    func upsert(calls: [Call], events: [Event]) async throws
     func call(id: String) async throws -> Call?
     func calls(filter: CallFilter, after: String?, limit: Int) async throws -> [Call]
+
+    // Events
+    /// Up to `limit` events with ids after `after`, oldest first.
+    func events(filter: EventFilter, after: String?, limit: Int) async throws -> [Event]
+    func event(id: String) async throws -> Event?
+
+    // Webhooks
+    func insert(webhook: Webhook) async throws
+    func webhook(id: String) async throws -> Webhook?
+    func webhooks(after: String?, limit: Int) async throws -> [Webhook]
+    func update(webhook: Webhook) async throws -> Bool
+    /// Deletes the subscription and its deliveries; false when there is none with that id.
+    func deleteWebhook(id: String) async throws -> Bool
+
+    // Deliveries
+    func deliveries(webhookId: String, status: WebhookDelivery.Status?, after: String?, limit: Int) async throws -> [WebhookDelivery]
+    func delivery(id: String) async throws -> WebhookDelivery?
+    /// Pending deliveries of enabled subscriptions whose attempt is due at `date`, oldest event
+    /// first, leaving out those in `excluding` and any whose subscription still has an older
+    /// pending delivery for the same subject (so that each call's events arrive in order).
+    func dueDeliveries(at date: Date, excluding: Set<String>, limit: Int) async throws -> [DueDelivery]
+    /// When the next pending delivery of an enabled subscription is due, if any is.
+    func nextDeliveryDue() async throws -> Date?
+    /// Stores the outcome of an attempt; `disablingWebhook` also disables its subscription.
+    func update(delivery: WebhookDelivery, disablingWebhook reason: String?) async throws
+    /// Makes the delivery pending and due at `date`; nil when there is none with that id.
+    func redeliver(deliveryId: String, at date: Date) async throws -> WebhookDelivery?
 
     // Idempotency of POSTs
     /// Claims `key` for a request with this fingerprint. Returns the stored record when the key
@@ -51,6 +79,10 @@ public protocol Storage: Sendable {
 
     /// Cheap round trip for health checks.
     func ping() async throws
+}
+
+extension Storage {
+    public func upsert(calls: [Call]) async throws { try await upsert(calls: calls, events: []) }
 }
 
 /// An `Idempotency-Key` as scoped to its caller (API key id, or the client address of an

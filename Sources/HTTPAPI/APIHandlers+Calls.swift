@@ -105,7 +105,7 @@ extension Components.Schemas.Call {
             source: .init(_type: call.source.kind == .widget ? .widget : .trunk, widgetId: call.source.widgetId, sessionId: call.source.sessionId, trunkId: call.source.trunkId),
             from: call.from, to: call.to, destination: call.destination, sipCode: call.sipCode, hangupCause: call.hangupCause,
             hangupBy: call.hangupBy.flatMap { .init(rawValue: $0.rawValue) },
-            context: context.map { .init(additionalProperties: $0) }, contextVerified: call.contextVerified,
+            context: context.map { .init(additionalProperties: $0) }, contextVerified: call.contextVerified, userAgent: call.userAgent,
             createdAt: call.createdAt, answeredAt: call.answeredAt, endedAt: call.endedAt, durationSeconds: call.durationSeconds,
             media: call.media.map(Components.Schemas.CallMedia.init)
         )

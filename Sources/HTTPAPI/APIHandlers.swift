@@ -10,6 +10,10 @@ struct APIHandlers: APIProtocol {
     let apiKeys: APIKeyService
     let trunks: TrunkService
     let calls: CallService
+    let events: EventService
+    let webhooks: WebhookService
+    /// A delivery was made pending again: the dispatcher should look now.
+    let onRedeliver: @Sendable () -> Void
     let iceServers: [Components.Schemas.IceServer]
     let version: String
 

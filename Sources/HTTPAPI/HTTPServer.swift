@@ -52,13 +52,19 @@ public func makeHTTPApplication(
     apiKeys: APIKeyService,
     trunks: TrunkService,
     calls: CallService,
+    events: EventService,
+    webhooks: WebhookService,
+    onRedeliver: @escaping @Sendable () -> Void = {},
     browserSignalling: (any BrowserSignalling)? = nil,
     metrics: PrometheusCollectorRegistry,
     demo: DemoPages? = nil,
     logger: Logger,
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) throws -> some ApplicationProtocol {
-    let router = try makeRouter(configuration: configuration, widgets: widgets, apiKeys: apiKeys, trunks: trunks, calls: calls, metrics: metrics, demo: demo)
+    let router = try makeRouter(
+        configuration: configuration, widgets: widgets, apiKeys: apiKeys, trunks: trunks, calls: calls, events: events, webhooks: webhooks,
+        onRedeliver: onRedeliver, metrics: metrics, demo: demo
+    )
     let plain: HTTPServerBuilder =
         if let browserSignalling {
             .http1WebSocketUpgrade(webSocketRouter: makeSIPWebSocketRouter(widgets: widgets, signalling: browserSignalling, logger: logger))
@@ -82,6 +88,9 @@ public func makeRouter(
     apiKeys: APIKeyService,
     trunks: TrunkService,
     calls: CallService,
+    events: EventService,
+    webhooks: WebhookService,
+    onRedeliver: @escaping @Sendable () -> Void = {},
     metrics: PrometheusCollectorRegistry,
     demo: DemoPages? = nil
 ) throws -> Router<SwitchboardRequestContext> {
@@ -100,6 +109,9 @@ public func makeRouter(
         apiKeys: apiKeys,
         trunks: trunks,
         calls: calls,
+        events: events,
+        webhooks: webhooks,
+        onRedeliver: onRedeliver,
         iceServers: configuration.iceServers.map { .init(urls: $0.urls, username: $0.username, credential: $0.credential) },
         version: configuration.version
     )

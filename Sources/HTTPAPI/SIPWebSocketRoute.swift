@@ -43,7 +43,10 @@ func makeSIPWebSocketRouter(widgets: WidgetService, signalling: any BrowserSigna
             return
         }
         let (frames, continuation) = AsyncStream<[UInt8]>.makeStream(bufferingPolicy: .bufferingNewest(1024))
-        guard let connection = await signalling.connect(session: session, widget: widget, send: { continuation.yield($0) }) else { return }
+        let userAgent = context.request.headers[.userAgent].map { String($0.prefix(512)) }
+        guard let connection = await signalling.connect(session: session, widget: widget, userAgent: userAgent, send: { continuation.yield($0) }) else {
+            return
+        }
         context.logger.info("browser connected", metadata: ["session": "\(session.id)", "widget": "\(widget.id)"])
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {

@@ -94,6 +94,48 @@ extension SQLiteStorage {
                 t.add(column: "media", .jsonText)
             }
         }
+        migrator.registerMigration("v5: events outbox, webhooks, deliveries") { db in
+            try db.alter(table: "call") { t in
+                t.add(column: "userAgent", .text)
+            }
+            try db.create(table: "event") { t in
+                t.primaryKey("id", .text)
+                t.column("type", .text).notNull()
+                t.column("createdAt", .datetime).notNull()
+                t.column("sequence", .integer).notNull()
+                t.column("subjectId", .text).indexed()
+                t.column("data", .jsonText).notNull()
+            }
+            try db.create(table: "webhook") { t in
+                t.primaryKey("id", .text)
+                t.column("url", .text).notNull()
+                t.column("events", .jsonText).notNull()
+                t.column("format", .text).notNull()
+                t.column("xmlrpcMethod", .text).notNull()
+                t.column("description", .text)
+                t.column("sealedSecret", .text).notNull()
+                t.column("enabled", .boolean).notNull()
+                t.column("disabledReason", .text)
+                t.column("createdAt", .datetime).notNull()
+                t.column("updatedAt", .datetime).notNull()
+            }
+            try db.create(table: "delivery") { t in
+                t.primaryKey("id", .text)
+                t.column("webhookId", .text).notNull().references("webhook", onDelete: .cascade)
+                t.column("eventId", .text).notNull().references("event", onDelete: .cascade)
+                t.column("eventType", .text).notNull()
+                // The subject (call id), or the event id for events without one: the ordering key.
+                t.column("orderKey", .text).notNull()
+                t.column("status", .text).notNull()
+                t.column("attempts", .jsonText).notNull()
+                t.column("nextAttemptAt", .datetime)
+                t.column("createdAt", .datetime).notNull()
+                t.column("completedAt", .datetime)
+            }
+            try db.create(index: "delivery_due", on: "delivery", columns: ["status", "nextAttemptAt"])
+            try db.create(index: "delivery_order", on: "delivery", columns: ["webhookId", "orderKey", "status", "eventId"])
+            try db.create(index: "delivery_webhook", on: "delivery", columns: ["webhookId", "id"])
+        }
         return migrator
     }
 }

@@ -189,6 +189,7 @@ struct CallRow: Codable, FetchableRecord, PersistableRecord {
     var hangupBy: String?
     var context: String?
     var contextVerified: Bool?
+    var userAgent: String?
     var createdAt: Date
     var answeredAt: Date?
     var endedAt: Date?
@@ -209,6 +210,7 @@ struct CallRow: Codable, FetchableRecord, PersistableRecord {
         hangupBy = call.hangupBy?.rawValue
         context = call.contextJSON
         contextVerified = call.contextVerified
+        userAgent = call.userAgent
         createdAt = call.createdAt
         answeredAt = call.answeredAt
         endedAt = call.endedAt
@@ -221,7 +223,7 @@ struct CallRow: Codable, FetchableRecord, PersistableRecord {
             source: CallSource(kind: CallSource.Kind(rawValue: sourceKind) ?? .trunk, widgetId: widgetId, sessionId: sessionId, trunkId: trunkId),
             from: fromURI, to: toURI, destination: destination, sipCode: sipCode, hangupCause: hangupCause,
             hangupBy: hangupBy.flatMap(HangupParty.init(rawValue:)), contextJSON: context, contextVerified: contextVerified,
-            createdAt: createdAt, answeredAt: answeredAt, endedAt: endedAt,
+            userAgent: userAgent, createdAt: createdAt, answeredAt: answeredAt, endedAt: endedAt,
             media: media.flatMap { try? JSONText.decode(CallMedia.self, $0) }
         )
     }
@@ -240,5 +242,103 @@ enum JSONText {
 
     static func decode<T: Decodable>(_ type: T.Type, _ text: String) throws -> T {
         try JSONDecoder().decode(type, from: Data(text.utf8))
+    }
+}
+
+struct EventRow: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "event"
+
+    var id: String
+    var type: String
+    var createdAt: Date
+    var sequence: Int
+    var subjectId: String?
+    var data: String
+
+    init(_ event: Event) {
+        id = event.id
+        type = event.type
+        createdAt = event.createdAt
+        sequence = event.sequence
+        subjectId = event.subjectId
+        data = event.dataJSON
+    }
+
+    var event: Event {
+        Event(id: id, type: type, createdAt: createdAt, sequence: sequence, subjectId: subjectId, dataJSON: data)
+    }
+}
+
+struct WebhookRow: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "webhook"
+
+    var id: String
+    var url: String
+    var events: String
+    var format: String
+    var xmlrpcMethod: String
+    var description: String?
+    var sealedSecret: String
+    var enabled: Bool
+    var disabledReason: String?
+    var createdAt: Date
+    var updatedAt: Date
+
+    init(_ webhook: Webhook) throws {
+        id = webhook.id
+        url = webhook.url
+        events = try JSONText.encode(webhook.events)
+        format = webhook.format.rawValue
+        xmlrpcMethod = webhook.xmlrpcMethod
+        description = webhook.description
+        sealedSecret = webhook.sealedSecret
+        enabled = webhook.enabled
+        disabledReason = webhook.disabledReason
+        createdAt = webhook.createdAt
+        updatedAt = webhook.updatedAt
+    }
+
+    func webhook() throws -> Webhook {
+        Webhook(
+            id: id, url: url, events: try JSONText.decode([String].self, events), format: Webhook.Format(rawValue: format) ?? .json,
+            xmlrpcMethod: xmlrpcMethod, description: description, sealedSecret: sealedSecret, enabled: enabled,
+            disabledReason: disabledReason, createdAt: createdAt, updatedAt: updatedAt
+        )
+    }
+}
+
+struct DeliveryRow: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "delivery"
+
+    var id: String
+    var webhookId: String
+    var eventId: String
+    var eventType: String
+    var orderKey: String
+    var status: String
+    var attempts: String
+    var nextAttemptAt: Date?
+    var createdAt: Date
+    var completedAt: Date?
+
+    init(_ delivery: WebhookDelivery) throws {
+        id = delivery.id
+        webhookId = delivery.webhookId
+        eventId = delivery.eventId
+        eventType = delivery.eventType
+        orderKey = delivery.subjectId ?? delivery.eventId
+        status = delivery.status.rawValue
+        attempts = try JSONText.encode(delivery.attempts)
+        nextAttemptAt = delivery.nextAttemptAt
+        createdAt = delivery.createdAt
+        completedAt = delivery.completedAt
+    }
+
+    func delivery() throws -> WebhookDelivery {
+        WebhookDelivery(
+            id: id, webhookId: webhookId, eventId: eventId, eventType: eventType, subjectId: orderKey == eventId ? nil : orderKey,
+            status: WebhookDelivery.Status(rawValue: status) ?? .failed, attempts: try JSONText.decode([DeliveryAttempt].self, attempts),
+            nextAttemptAt: nextAttemptAt, createdAt: createdAt, completedAt: completedAt
+        )
     }
 }

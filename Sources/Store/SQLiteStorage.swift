@@ -141,9 +141,22 @@ public final class SQLiteStorage: Storage {
 
     // MARK: Calls
 
-    public func upsert(calls: [Call]) async throws {
+    public func upsert(calls: [Call], events: [Event]) async throws {
         try await pool.write { db in
             for call in calls { try CallRow(call).save(db) }
+            guard !events.isEmpty else { return }
+            let webhooks = try WebhookRow.filter(Column("enabled") == true).fetchAll(db).map { try $0.webhook() }
+            for event in events {
+                try EventRow(event).insert(db)
+                for webhook in webhooks where webhook.wants(event.type) {
+                    let delivery = WebhookDelivery(
+                        id: Identifier.make(WebhookDelivery.idPrefix, millis: UInt64(max(0, event.createdAt.timeIntervalSince1970 * 1000))),
+                        webhookId: webhook.id, eventId: event.id, eventType: event.type, subjectId: event.subjectId,
+                        status: .pending, attempts: [], nextAttemptAt: event.createdAt, createdAt: event.createdAt, completedAt: nil
+                    )
+                    try DeliveryRow(delivery).insert(db)
+                }
+            }
         }
     }
 
@@ -159,6 +172,133 @@ public final class SQLiteStorage: Storage {
             if let widgetId = filter.widgetId { request = request.filter(Column("widgetId") == widgetId) }
             if let trunkId = filter.trunkId { request = request.filter(Column("trunkId") == trunkId) }
             return try request.limit(limit).fetchAll(db).map(\.call)
+        }
+    }
+
+    // MARK: Events
+
+    public func events(filter: EventFilter, after: String?, limit: Int) async throws -> [Event] {
+        try await pool.read { db in
+            var request = EventRow.order(Column("id"))
+            if let after { request = request.filter(Column("id") > after) }
+            if let type = filter.type {
+                if type == "*" {
+                } else if type.hasSuffix(".*") {
+                    request = request.filter(Column("type").like(String(type.dropLast()) + "%"))
+                } else {
+                    request = request.filter(Column("type") == type)
+                }
+            }
+            if let subject = filter.subjectId { request = request.filter(Column("subjectId") == subject) }
+            return try request.limit(limit).fetchAll(db).map(\.event)
+        }
+    }
+
+    public func event(id: String) async throws -> Event? {
+        try await pool.read { db in try EventRow.fetchOne(db, key: id)?.event }
+    }
+
+    // MARK: Webhooks
+
+    public func insert(webhook: Webhook) async throws {
+        try await pool.write { db in try WebhookRow(webhook).insert(db) }
+    }
+
+    public func webhook(id: String) async throws -> Webhook? {
+        try await pool.read { db in try WebhookRow.fetchOne(db, key: id)?.webhook() }
+    }
+
+    public func webhooks(after: String?, limit: Int) async throws -> [Webhook] {
+        try await pool.read { db in
+            var request = WebhookRow.order(Column("id"))
+            if let after { request = request.filter(Column("id") > after) }
+            return try request.limit(limit).fetchAll(db).map { try $0.webhook() }
+        }
+    }
+
+    public func update(webhook: Webhook) async throws -> Bool {
+        try await pool.write { db in
+            guard try WebhookRow.exists(db, key: webhook.id) else { return false }
+            try WebhookRow(webhook).update(db)
+            return true
+        }
+    }
+
+    public func deleteWebhook(id: String) async throws -> Bool {
+        try await pool.write { db in try WebhookRow.deleteOne(db, key: id) }
+    }
+
+    // MARK: Deliveries
+
+    public func deliveries(webhookId: String, status: WebhookDelivery.Status?, after: String?, limit: Int) async throws -> [WebhookDelivery] {
+        try await pool.read { db in
+            var request = DeliveryRow.filter(Column("webhookId") == webhookId).order(Column("id"))
+            if let after { request = request.filter(Column("id") > after) }
+            if let status { request = request.filter(Column("status") == status.rawValue) }
+            return try request.limit(limit).fetchAll(db).map { try $0.delivery() }
+        }
+    }
+
+    public func delivery(id: String) async throws -> WebhookDelivery? {
+        try await pool.read { db in try DeliveryRow.fetchOne(db, key: id)?.delivery() }
+    }
+
+    public func dueDeliveries(at date: Date, excluding: Set<String>, limit: Int) async throws -> [DueDelivery] {
+        try await pool.read { db in
+            // The oldest pending delivery per (subscription, subject) only: a later event of a call
+            // waits until the earlier ones have succeeded or been given up.
+            let rows = try DeliveryRow.fetchAll(
+                db,
+                sql: """
+                    SELECT d.* FROM delivery d JOIN webhook w ON w.id = d.webhookId
+                    WHERE d.status = 'pending' AND d.nextAttemptAt <= ? AND w.enabled
+                      AND NOT EXISTS (
+                        SELECT 1 FROM delivery e
+                        WHERE e.webhookId = d.webhookId AND e.orderKey = d.orderKey AND e.status = 'pending' AND e.eventId < d.eventId)
+                    ORDER BY d.eventId LIMIT ?
+                    """,
+                arguments: [date, limit + excluding.count]
+            )
+            var due: [DueDelivery] = []
+            var webhooks: [String: Webhook] = [:]
+            for row in rows where !excluding.contains(row.id) {
+                guard due.count < limit, let event = try EventRow.fetchOne(db, key: row.eventId)?.event else { continue }
+                if webhooks[row.webhookId] == nil { webhooks[row.webhookId] = try WebhookRow.fetchOne(db, key: row.webhookId)?.webhook() }
+                guard let webhook = webhooks[row.webhookId] else { continue }
+                due.append(DueDelivery(delivery: try row.delivery(), event: event, webhook: webhook))
+            }
+            return due
+        }
+    }
+
+    public func nextDeliveryDue() async throws -> Date? {
+        try await pool.read { db in
+            try Date.fetchOne(
+                db,
+                sql: "SELECT MIN(d.nextAttemptAt) FROM delivery d JOIN webhook w ON w.id = d.webhookId WHERE d.status = 'pending' AND w.enabled"
+            )
+        }
+    }
+
+    public func update(delivery: WebhookDelivery, disablingWebhook reason: String?) async throws {
+        try await pool.write { db in
+            guard try DeliveryRow.exists(db, key: delivery.id) else { return }
+            try DeliveryRow(delivery).update(db)
+            if let reason {
+                _ = try WebhookRow.filter(key: delivery.webhookId)
+                    .updateAll(db, Column("enabled").set(to: false), Column("disabledReason").set(to: reason))
+            }
+        }
+    }
+
+    public func redeliver(deliveryId: String, at date: Date) async throws -> WebhookDelivery? {
+        try await pool.write { db in
+            guard var delivery = try DeliveryRow.fetchOne(db, key: deliveryId)?.delivery() else { return nil }
+            delivery.status = .pending
+            delivery.nextAttemptAt = date
+            delivery.completedAt = nil
+            try DeliveryRow(delivery).update(db)
+            return delivery
         }
     }
 

@@ -11,6 +11,7 @@ import NIOPosix
 import Prometheus
 import ServiceLifecycle
 import Store
+import Webhooks
 
 /// `switchboard serve`: everything in one process. Every flag can also be set through the
 /// environment as `SWITCHBOARD_<FLAG>` (`--http-port` → `SWITCHBOARD_HTTP_PORT`).
@@ -74,6 +75,15 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Opus encoder complexity, 0-10, when the gateway transcodes.")
     var opusComplexity = Environment.int("OPUS_COMPLEXITY") ?? 8
 
+    @Option(help: "Seconds a webhook endpoint has to answer one delivery attempt.")
+    var webhookTimeout = Environment.double("WEBHOOK_TIMEOUT") ?? 10
+
+    @Option(help: "Seconds before the first retry of a failed webhook delivery; each later wait is 4 times longer (at most 8 h), with jitter.")
+    var webhookRetryBase = Environment.double("WEBHOOK_RETRY_BASE") ?? 5
+
+    @Option(help: "Attempts before a webhook delivery is given up (10 spans about a day with the default retry base).")
+    var webhookMaxAttempts = Environment.int("WEBHOOK_MAX_ATTEMPTS") ?? 10
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel = Environment.string("LOG_LEVEL") ?? "info"
 
@@ -88,6 +98,9 @@ struct Serve: AsyncParsableCommand {
         guard mediaTimeout >= 1 else { throw ValidationError("--media-timeout must be at least 1 second") }
         guard iceTimeout >= 1 else { throw ValidationError("--ice-timeout must be at least 1 second") }
         guard (0...10).contains(opusComplexity) else { throw ValidationError("--opus-complexity must be 0-10") }
+        guard (0.1...120).contains(webhookTimeout) else { throw ValidationError("--webhook-timeout must be 0.1-120 seconds") }
+        guard (0.05...3600).contains(webhookRetryBase) else { throw ValidationError("--webhook-retry-base must be 0.05-3600 seconds") }
+        guard (1...50).contains(webhookMaxAttempts) else { throw ValidationError("--webhook-max-attempts must be 1-50") }
         guard maxCallDuration >= 1 else { throw ValidationError("--max-call-duration must be at least 1 second") }
         guard UnknownSourcePolicy(rawValue: unknownSource) != nil else { throw ValidationError("--unknown-source must be reject or drop") }
         if let dnsServer, DNSServerAddress(dnsServer) == nil {
@@ -133,9 +146,21 @@ struct Serve: AsyncParsableCommand {
             sessionLifetime: TimeInterval(sessionTtl),
             pageRateLimiter: RateLimiter(perMinute: sessionRateLimit)
         )
-        let trunks = TrunkService(storage: storage, secrets: try SecretBox.load(keyFile: "\(dataDir)/secrets.key"))
+        let secrets = try SecretBox.load(keyFile: "\(dataDir)/secrets.key")
+        let trunks = TrunkService(storage: storage, secrets: secrets)
         try await trunks.reload()
-        let callLog = CallLog(storage: storage)
+        let webhooks = WebhookService(storage: storage, secrets: secrets)
+        let events = EventService(storage: storage)
+        let dispatcher = WebhookDispatcher(
+            storage: storage, webhooks: webhooks,
+            configuration: WebhookDispatchConfiguration(
+                timeout: .milliseconds(Int64(webhookTimeout * 1000)), retryBase: .milliseconds(Int64(webhookRetryBase * 1000)),
+                maxAttempts: webhookMaxAttempts
+            ),
+            logger: logger
+        )
+        let callLog = CallLog(storage: storage, render: restCallJSON)
+        callLog.onEventsWritten { dispatcher.wake() }
         let calls = CallService(log: callLog)
         try await bootstrapAdminKey(apiKeys, logger: logger)
         let demoWidget = demo ? try await DemoSetup.ensureWidget(widgets, httpPort: httpPort) : nil
@@ -175,6 +200,9 @@ struct Serve: AsyncParsableCommand {
             apiKeys: apiKeys,
             trunks: trunks,
             calls: calls,
+            events: events,
+            webhooks: webhooks,
+            onRedeliver: { dispatcher.wake() },
             browserSignalling: signalling,
             metrics: registry,
             demo: demoPages,
@@ -198,6 +226,7 @@ struct Serve: AsyncParsableCommand {
                     .init(service: SupervisedService(name: "http", service: http, logger: logger)),
                     .init(service: SupervisedService(name: "sip", service: signalling, logger: logger)),
                     .init(service: SupervisedService(name: "maintenance", service: maintenance, logger: logger)),
+                    .init(service: SupervisedService(name: "webhooks", service: dispatcher, logger: logger)),
                 ] + (demoCallCentre.map { [.init(service: SupervisedService(name: "demo call centre", service: $0, logger: logger))] } ?? []),
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
@@ -246,6 +275,8 @@ enum Environment {
     }
 
     static func int(_ name: String) -> Int? { string(name).flatMap(Int.init) }
+
+    static func double(_ name: String) -> Double? { string(name).flatMap(Double.init) }
 
     static func bool(_ name: String) -> Bool? {
         string(name).map { ["1", "true", "yes", "on"].contains($0.lowercased()) }

@@ -15,6 +15,7 @@ struct TestServer {
     let apiKeys: APIKeyService
     let trunks: TrunkService
     let calls: CallService
+    let webhooks: WebhookService
     let adminKey: String
     let application: Application<RouterResponder<SwitchboardRequestContext>>
 
@@ -27,10 +28,12 @@ struct TestServer {
         let trunks = TrunkService(storage: storage, secrets: SecretBox(keyBytes: Array(repeating: 7, count: 32)))
         calls = CallService(log: CallLog(storage: storage))
         self.trunks = trunks
+        webhooks = WebhookService(storage: storage, secrets: SecretBox(keyBytes: Array(repeating: 7, count: 32)))
         adminKey = try #require(try await apiKeys.bootstrap(preset: nil)).text
         let router = try makeRouter(
             configuration: HTTPConfiguration(host: "127.0.0.1", port: 0, version: "test"),
-            widgets: widgets, apiKeys: apiKeys, trunks: trunks, calls: calls, metrics: PrometheusCollectorRegistry()
+            widgets: widgets, apiKeys: apiKeys, trunks: trunks, calls: calls, events: EventService(storage: storage),
+            webhooks: webhooks, metrics: PrometheusCollectorRegistry()
         )
         application = Application(router: router)
     }
@@ -136,7 +139,8 @@ func json(_ buffer: ByteBuffer) throws -> [String: Any] {
     @Test func handlersAnswerWhenCalledDirectly() async throws {
         let server = try await TestServer()
         let handlers = APIHandlers(
-            widgets: server.widgets, apiKeys: server.apiKeys, trunks: server.trunks, calls: server.calls, iceServers: [], version: "test"
+            widgets: server.widgets, apiKeys: server.apiKeys, trunks: server.trunks, calls: server.calls,
+            events: EventService(storage: server.webhooks.storage), webhooks: server.webhooks, onRedeliver: {}, iceServers: [], version: "test"
         )
         let admin = try #require(try await server.apiKeys.authenticate(secret: server.adminKey))
         let info = RequestInfo(principal: admin, origin: nil, clientAddress: "127.0.0.1", baseURL: "http://gw.example:8080", body: nil)
