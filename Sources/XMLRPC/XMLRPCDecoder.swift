@@ -255,6 +255,7 @@ struct Walker {
             var structure = XMLRPCStruct()
             let members = try elementChildren(typed)
             structure.members.reserveCapacity(members.count)
+            var seen = Set<String>(minimumCapacity: members.count)
             for member in members {
                 guard Self.name(member) == ("member", false) else {
                     throw invalid("unexpected element \(Self.display(member)) in <struct>", member)
@@ -272,7 +273,7 @@ struct Walker {
                 }
                 let name = String(decoding: try text(nameNode), as: UTF8.self)
                 let value = try self.value(valueNode, depth: depth + 1)
-                if structure.members.contains(where: { $0.name == name }) {
+                if !seen.insert(name).inserted {
                     throw invalid("duplicate struct member name \(Self.quote(Array(name.utf8)))", nameNode)
                 }
                 structure.members.append((name: name, value: value))

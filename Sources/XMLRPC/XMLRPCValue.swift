@@ -62,7 +62,15 @@ public struct XMLRPCStruct: Sendable, Equatable {
     public init(_ members: [(String, XMLRPCValue)] = []) {
         self.members = []
         self.members.reserveCapacity(members.count)
-        for (name, value) in members { self[name] = value }
+        var positions: [String: Int] = [:]
+        for (name, value) in members {
+            if let position = positions[name] {
+                self.members[position].value = value
+            } else {
+                positions[name] = self.members.count
+                self.members.append((name: name, value: value))
+            }
+        }
     }
 
     /// The member called `name`; setting `nil` removes it, setting a value replaces the

@@ -54,6 +54,20 @@ struct LimitsAndSecurityTests {
         #expect(callFault(tooMany)?.code == XMLRPCFault.invalidRequest)
     }
 
+    /// Wide documents decode in linear time: a struct of 20 000 members, an array of 60 000 values.
+    @Test func wideDocumentsAreFast() throws {
+        let members = (0..<20_000).map { "<member><name>m\($0)</name><value/></member>" }.joined()
+        let clock = ContinuousClock()
+        var decoded: XMLRPCMethodCall?
+        let elapsed = try clock.measure { decoded = try XMLRPCDecoder.methodCall(call(withValue: "<struct>\(members)</struct>")) }
+        #expect(decoded?.params.first?.structValue?.count == 20_000)
+        #expect(elapsed < .seconds(5))
+        let duplicate = members + "<member><name>m19999</name><value/></member>"
+        #expect(callFault(call(withValue: "<struct>\(duplicate)</struct>"))?.message.contains("duplicate struct member name \"m19999\"") == true)
+        let values = String(repeating: "<value>1</value>", count: 60_000)
+        #expect(try XMLRPCDecoder.methodCall(call(withValue: "<array><data>\(values)</data></array>")).params.first?.arrayValue?.count == 60_000)
+    }
+
     @Test func stringLimit() {
         var limits = XMLRPCLimits()
         limits.maxStringBytes = 10
