@@ -1,7 +1,7 @@
 // swift-tools-version:6.1
 import PackageDescription
 
-// Coverage-guided fuzz targets (libFuzzer) for the SIP module.
+// Coverage-guided fuzz targets (libFuzzer) for the SIP, RTP, WebRTC and XMLRPC modules.
 //
 // `Sources/SIP` is a symlink to the real module, so the fuzzers exercise exactly the code the
 // server ships. Run everything with `Fuzz/run.sh`; see `Fuzz/README.md`.
@@ -78,6 +78,16 @@ let package = Package(
         .executableTarget(
             name: "STUNFuzzer",
             dependencies: ["WebRTC", "SIPFuzzSupport", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: instrumented,
+            linkerSettings: [.unsafeFlags(["-sanitize=fuzzer,address"])]
+        ),
+        // The real XMLRPC module (symlinked source directory) on system libxml2 (not
+        // instrumented: coverage is the codec's), and its fuzz target.
+        .systemLibrary(name: "CSwitchboardXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
+        .target(name: "XMLRPC", dependencies: ["CSwitchboardXML2"], swiftSettings: instrumented),
+        .executableTarget(
+            name: "XMLRPCFuzzer",
+            dependencies: ["XMLRPC", "SIPFuzzSupport"],
             swiftSettings: instrumented,
             linkerSettings: [.unsafeFlags(["-sanitize=fuzzer,address"])]
         ),

@@ -26,6 +26,7 @@ SDPFuzzer         65536 sdp.dict
 SIPStreamFuzzer   65545 sip.dict
 RTPFuzzer         4096  rtp.dict
 STUNFuzzer        65552 stun.dict
+XMLRPCFuzzer      65536 xmlrpc.dict
 "
 
 reproduce=0

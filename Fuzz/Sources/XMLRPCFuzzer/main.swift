@@ -1,0 +1,3 @@
+import SIPFuzzSupport
+
+runLibFuzzer(fuzz)
