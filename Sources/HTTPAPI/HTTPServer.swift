@@ -149,5 +149,10 @@ public func makeRouter(
     }
     routes.add(method: .get, path: "/widget/callme.d.ts")
     demo?.register(on: router, routes: routes)
+
+    // XML-RPC: every REST operation, answered by this same router.
+    let xmlrpc = XMLRPCEndpoint()
+    xmlrpc.register(on: router, routes: routes)
+    xmlrpc.attach(router.buildResponder())
     return router
 }
