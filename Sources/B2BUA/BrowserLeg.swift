@@ -68,6 +68,10 @@ extension SignallingCore {
                 ("X-Switchboard-Context-Verified", endpoint.session.verified ? "true" : "false"),
             ]
             headers += Self.contextHeaders(endpoint.session.contextJSON)
+            if let webhook = endpoint.widget.routingWebhook, let callRouting {
+                routeByCRM(request, serverKey: serverKey, browser: id, endpoint: endpoint, webhook: webhook, router: callRouting, headers: headers)
+                return
+            }
             bridgeCall(
                 request, serverKey: serverKey, from: .browser(id),
                 source: CallSource(kind: .widget, widgetId: endpoint.widget.id, sessionId: endpoint.session.id),
@@ -120,5 +124,52 @@ extension SignallingCore {
             }
         }
         return headers
+    }
+}
+
+extension SignallingCore {
+    /// Asks the widget's routing webhook where the call goes, then bridges it there (or to the
+    /// widget's destination when the CRM does not answer in time, answers something unusable, or
+    /// picks a destination the widget does not allow). The caller has its 100 Trying meanwhile;
+    /// a CANCEL in the meantime ends it with 487.
+    func routeByCRM(
+        _ invite: SIPMessage, serverKey: SIPTransactionKey, browser id: Int, endpoint: BrowserEndpoint, webhook: RoutingWebhook,
+        router: any CallRouting, headers: [(SIPHeaderName, String)]
+    ) {
+        guard let loop = eventLoop else { return }
+        respond(to: serverKey, with: SIPMessage.tryingResponse(to: invite))
+        let callId = Identifier.make(Call.idPrefix, millis: UInt64(Date().timeIntervalSince1970 * 1000))
+        let query = RoutingQuery(
+            callId: callId, widgetId: endpoint.widget.id, sessionId: endpoint.session.id, contextJSON: endpoint.session.contextJSON,
+            contextVerified: endpoint.session.verified, userAgent: endpoint.userAgent, from: (try? invite.from)?.uri.description ?? ""
+        )
+        bridges.resolving.insert(serverKey)
+        Task {
+            let decision = await router.route(query, webhook: webhook)
+            loop.execute { [self] in
+                guard bridges.resolving.remove(serverKey) != nil, browsers[id] != nil else { return }
+                var destination = endpoint.widget.destination
+                var extra = headers
+                if let decision {
+                    if webhook.allowedDestinations.contains(decision.destination) {
+                        destination = decision.destination
+                        for (name, value) in decision.headers.sorted(by: { $0.key < $1.key }) { extra.append((SIPHeaderName(name), value)) }
+                    } else {
+                        logger.warning(
+                            "the routing webhook chose a destination the widget does not allow",
+                            metadata: ["call": "\(callId)", "destination": "\(decision.destination)"]
+                        )
+                    }
+                }
+                extra.append(("X-Switchboard-Routed-By", decision != nil && destination == decision?.destination ? "crm" : "default"))
+                bridgeCall(
+                    invite, serverKey: serverKey, from: .browser(id),
+                    source: CallSource(kind: .widget, widgetId: endpoint.widget.id, sessionId: endpoint.session.id),
+                    destination: destination, extraHeaders: extra,
+                    contextJSON: endpoint.session.contextJSON, contextVerified: endpoint.session.verified, userAgent: endpoint.userAgent,
+                    callId: callId
+                )
+            }
+        }
     }
 }

@@ -145,7 +145,7 @@ extension SignallingCore {
     func bridgeCall(
         _ invite: SIPMessage, serverKey: SIPTransactionKey, from peer: SIPPeer, source: CallSource, destination: String,
         extraHeaders: [(SIPHeaderName, String)] = [], contextJSON: String? = nil, contextVerified: Bool? = nil,
-        userAgent: String? = nil, resolved: ResolvedTarget? = nil
+        userAgent: String? = nil, callId presetCallId: String? = nil, resolved: ResolvedTarget? = nil
     ) {
         // A browser that left while its destination was being looked up has no call to make.
         if resolved != nil, case .browser(let id) = peer, browsers[id] == nil { return }
@@ -163,7 +163,8 @@ extension SignallingCore {
                 lookUp(destination: destination, for: invite, serverKey: serverKey, then: { [self] target in
                     bridgeCall(
                         invite, serverKey: serverKey, from: peer, source: source, destination: destination, extraHeaders: extraHeaders,
-                        contextJSON: contextJSON, contextVerified: contextVerified, userAgent: userAgent, resolved: target
+                        contextJSON: contextJSON, contextVerified: contextVerified, userAgent: userAgent, callId: presetCallId,
+                        resolved: target
                     )
                 })
             {
@@ -188,7 +189,7 @@ extension SignallingCore {
         }
 
         let now = Date()
-        let callId = Identifier.make(Call.idPrefix, millis: UInt64(now.timeIntervalSince1970 * 1000))
+        let callId = presetCallId ?? Identifier.make(Call.idPrefix, millis: UInt64(now.timeIntervalSince1970 * 1000))
         let host = configuration.advertisedHost
         let calleeTag = CallBridges.makeTag()
         let callerTag = CallBridges.makeTag()

@@ -195,10 +195,16 @@ final class SignallingCore: @unchecked Sendable {
 
     /// Anchors the media of browser calls; nil passes SDP through.
     let mediaPlane: MediaPlane?
+    /// Asks a widget's routing webhook where its calls go.
+    let callRouting: (any CallRouting)?
 
-    init(configuration: Configuration, trunks: TrunkService, callLog: CallLog, mediaPlane: MediaPlane? = nil, logger: Logger) {
+    init(
+        configuration: Configuration, trunks: TrunkService, callLog: CallLog, mediaPlane: MediaPlane? = nil,
+        callRouting: (any CallRouting)? = nil, logger: Logger
+    ) {
         self.configuration = configuration
         self.mediaPlane = mediaPlane
+        self.callRouting = callRouting
         self.refusals = RateLimiter(perMinute: configuration.refusalsPerSecond * 60, burst: configuration.refusalsPerSecond)
         self.trunks = trunks
         self.callLog = callLog

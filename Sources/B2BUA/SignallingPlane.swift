@@ -52,7 +52,10 @@ public final class SignallingPlane: Service, CallSignalling, @unchecked Sendable
     private let configuration: Configuration
     private let logger: Logger
 
-    public init(configuration: Configuration, trunks: TrunkService, callLog: CallLog, mediaPlane: MediaPlane? = nil, logger: Logger) {
+    public init(
+        configuration: Configuration, trunks: TrunkService, callLog: CallLog, mediaPlane: MediaPlane? = nil,
+        callRouting: (any CallRouting)? = nil, logger: Logger
+    ) {
         self.configuration = configuration
         self.logger = logger
         core = SignallingCore(
@@ -64,7 +67,7 @@ public final class SignallingPlane: Service, CallSignalling, @unchecked Sendable
                 dnsServer: (configuration.dnsServer.flatMap(DNSServerAddress.init) ?? DNSServerAddress.system())?.address,
                 tlsPort: configuration.tls == nil ? nil : configuration.tlsPort
             ),
-            trunks: trunks, callLog: callLog, mediaPlane: mediaPlane, logger: logger
+            trunks: trunks, callLog: callLog, mediaPlane: mediaPlane, callRouting: callRouting, logger: logger
         )
     }
 

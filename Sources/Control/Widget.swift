@@ -11,13 +11,15 @@ public struct Widget: Sendable, Equatable, Codable {
     public var video: Bool
     public var recording: RecordingPolicy
     public var enabled: Bool
+    /// Asked at each call where it should go, when set.
+    public var routingWebhook: RoutingWebhook?
     public var createdAt: Date
     public var updatedAt: Date
 
     public init(
         id: String, name: String, label: String?, appearance: Appearance, destination: String,
         allowedOrigins: [String], video: Bool, recording: RecordingPolicy, enabled: Bool,
-        createdAt: Date, updatedAt: Date
+        routingWebhook: RoutingWebhook? = nil, createdAt: Date, updatedAt: Date
     ) {
         self.id = id
         self.name = name
@@ -28,6 +30,7 @@ public struct Widget: Sendable, Equatable, Codable {
         self.video = video
         self.recording = recording
         self.enabled = enabled
+        self.routingWebhook = routingWebhook
         self.createdAt = createdAt
         self.updatedAt = updatedAt
     }
@@ -171,4 +174,75 @@ extension UInt8 {
     var isHexDigit: Bool { isDigit || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(self) || (UInt8(ascii: "A")...UInt8(ascii: "F")).contains(self) }
     var isDigit: Bool { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(self) }
     var isLetter: Bool { (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(self | 0x20) }
+}
+
+/// Routing by the CRM: when a call arrives, Switchboard POSTs the caller context to `url` and
+/// waits at most `timeoutMilliseconds` for `{destination, headers}`. The destination must be
+/// one of `allowedDestinations`; on a timeout, an error or anything else the widget's own
+/// destination is used.
+public struct RoutingWebhook: Sendable, Equatable, Codable {
+    public var url: String
+    public var timeoutMilliseconds: Int
+    /// SIP URIs or trunk ids the CRM may choose (agents, queues).
+    public var allowedDestinations: [String]
+
+    public static let defaultTimeoutMilliseconds = 2000
+
+    public init(url: String, timeoutMilliseconds: Int = RoutingWebhook.defaultTimeoutMilliseconds, allowedDestinations: [String]) {
+        self.url = url
+        self.timeoutMilliseconds = timeoutMilliseconds
+        self.allowedDestinations = allowedDestinations
+    }
+
+    func validate(into errors: inout [FieldError]) {
+        if let problem = WebhookService.urlProblem(url) { errors.append(FieldError(pointer: "/routingWebhook/url", detail: problem)) }
+        if !(100...10_000).contains(timeoutMilliseconds) {
+            errors.append(FieldError(pointer: "/routingWebhook/timeoutMilliseconds", detail: "must be 100 to 10000"))
+        }
+        if allowedDestinations.isEmpty || allowedDestinations.count > 100 {
+            errors.append(FieldError(pointer: "/routingWebhook/allowedDestinations", detail: "must list 1 to 100 destinations"))
+        }
+        for (index, destination) in allowedDestinations.enumerated() {
+            if let problem = Destination.problem(destination) {
+                errors.append(FieldError(pointer: "/routingWebhook/allowedDestinations/\(index)", detail: problem))
+            }
+        }
+    }
+}
+
+/// What the signalling plane asks the CRM when a call with a routing webhook arrives.
+public struct RoutingQuery: Sendable {
+    public var callId: String
+    public var widgetId: String
+    public var sessionId: String
+    public var contextJSON: String
+    public var contextVerified: Bool
+    public var userAgent: String?
+    public var from: String
+
+    public init(callId: String, widgetId: String, sessionId: String, contextJSON: String, contextVerified: Bool, userAgent: String?, from: String) {
+        self.callId = callId
+        self.widgetId = widgetId
+        self.sessionId = sessionId
+        self.contextJSON = contextJSON
+        self.contextVerified = contextVerified
+        self.userAgent = userAgent
+        self.from = from
+    }
+}
+
+/// The CRM's answer: where the call goes, and headers to add to the call centre's INVITE.
+public struct RoutingDecision: Sendable, Equatable {
+    public var destination: String
+    public var headers: [String: String]
+
+    public init(destination: String, headers: [String: String]) {
+        self.destination = destination
+        self.headers = headers
+    }
+}
+
+/// Asks a widget's routing webhook; `nil` means "use the widget's destination".
+public protocol CallRouting: Sendable {
+    func route(_ query: RoutingQuery, webhook: RoutingWebhook) async -> RoutingDecision?
 }

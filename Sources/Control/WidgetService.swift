@@ -11,10 +11,12 @@ public struct WidgetDraft: Sendable {
     public var video: Bool?
     public var recording: RecordingChanges?
     public var enabled: Bool?
+    public var routingWebhook: RoutingWebhook?
 
     public init(
         name: String, label: String? = nil, appearance: Appearance? = nil, destination: String,
-        allowedOrigins: [String]? = nil, video: Bool? = nil, recording: RecordingChanges? = nil, enabled: Bool? = nil
+        allowedOrigins: [String]? = nil, video: Bool? = nil, recording: RecordingChanges? = nil, enabled: Bool? = nil,
+        routingWebhook: RoutingWebhook? = nil
     ) {
         self.name = name
         self.label = label
@@ -24,6 +26,7 @@ public struct WidgetDraft: Sendable {
         self.video = video
         self.recording = recording
         self.enabled = enabled
+        self.routingWebhook = routingWebhook
     }
 }
 
@@ -37,10 +40,13 @@ public struct WidgetChanges: Sendable {
     public var video: Bool?
     public var recording: RecordingChanges?
     public var enabled: Bool?
+    /// `.some(nil)` removes the routing webhook.
+    public var routingWebhook: RoutingWebhook??
 
     public init(
         name: String? = nil, label: String?? = nil, appearance: Appearance? = nil, destination: String? = nil,
-        allowedOrigins: [String]? = nil, video: Bool? = nil, recording: RecordingChanges? = nil, enabled: Bool? = nil
+        allowedOrigins: [String]? = nil, video: Bool? = nil, recording: RecordingChanges? = nil, enabled: Bool? = nil,
+        routingWebhook: RoutingWebhook?? = nil
     ) {
         self.name = name
         self.label = label
@@ -50,6 +56,7 @@ public struct WidgetChanges: Sendable {
         self.video = video
         self.recording = recording
         self.enabled = enabled
+        self.routingWebhook = routingWebhook
     }
 }
 
@@ -97,6 +104,7 @@ public struct WidgetService: Sendable {
         draft.appearance?.validate(at: "/appearance", into: &errors)
         Self.validate(destination: draft.destination, into: &errors)
         if let origins = draft.allowedOrigins { Self.validate(origins: origins, into: &errors) }
+        draft.routingWebhook?.validate(into: &errors)
         guard errors.isEmpty else { throw ControlError.validation(errors) }
 
         let now = clock.now()
@@ -110,6 +118,7 @@ public struct WidgetService: Sendable {
             video: draft.video ?? false,
             recording: draft.recording?.applied(to: RecordingPolicy()) ?? RecordingPolicy(),
             enabled: draft.enabled ?? true,
+            routingWebhook: draft.routingWebhook,
             createdAt: now,
             updatedAt: now
         )
@@ -135,6 +144,7 @@ public struct WidgetService: Sendable {
         changes.appearance?.validate(at: "/appearance", into: &errors)
         if let destination = changes.destination { Self.validate(destination: destination, into: &errors) }
         if let origins = changes.allowedOrigins { Self.validate(origins: origins, into: &errors) }
+        if case .some(.some(let routing)) = changes.routingWebhook { routing.validate(into: &errors) }
         guard errors.isEmpty else { throw ControlError.validation(errors) }
 
         var widget = try await get(id: id)
@@ -146,6 +156,7 @@ public struct WidgetService: Sendable {
         if let video = changes.video { widget.video = video }
         if let recording = changes.recording { widget.recording = recording.applied(to: widget.recording) }
         if let enabled = changes.enabled { widget.enabled = enabled }
+        if let routing = changes.routingWebhook { widget.routingWebhook = routing }
         widget.updatedAt = clock.now()
         guard try await storage.update(widget: widget) else { throw ControlError.notFound(kind: "widget", id: id) }
         return widget

@@ -43,7 +43,8 @@ struct APIHandlers: APIProtocol {
             WidgetDraft(
                 name: body.name, label: body.label, appearance: body.appearance.map(Appearance.init),
                 destination: body.destination, allowedOrigins: body.allowedOrigins, video: body.video,
-                recording: body.recording.map(RecordingChanges.init), enabled: body.enabled
+                recording: body.recording.map(RecordingChanges.init), enabled: body.enabled,
+                routingWebhook: body.routingWebhook.map(RoutingWebhook.init)
             )
         )
         return .created(.init(headers: .init(location: "/v1/widgets/\(widget.id)"), body: .json(.init(widget))))
@@ -59,12 +60,19 @@ struct APIHandlers: APIProtocol {
         guard case .json(let body) = input.body else { throw ControlError.badRequest("send the changes as application/json") }
         // `label: null` resets the label; the decoded body cannot tell null from absent.
         let label: String?? = body.label.map { .some($0) } ?? (RequestInfo.current.bodyHasNull(at: "label") ? .some(nil) : nil)
+        let routing: RoutingWebhook?? =
+            body.routingWebhook.map {
+                .some(RoutingWebhook(
+                    url: $0.url, timeoutMilliseconds: $0.timeoutMilliseconds ?? RoutingWebhook.defaultTimeoutMilliseconds,
+                    allowedDestinations: $0.allowedDestinations
+                ))
+            } ?? (RequestInfo.current.bodyHasNull(at: "routingWebhook") ? .some(nil) : nil)
         let widget = try await widgets.update(
             id: input.path.widgetId,
             WidgetChanges(
                 name: body.name, label: label, appearance: body.appearance.map(Appearance.init),
                 destination: body.destination, allowedOrigins: body.allowedOrigins, video: body.video,
-                recording: body.recording.map(RecordingChanges.init), enabled: body.enabled
+                recording: body.recording.map(RecordingChanges.init), enabled: body.enabled, routingWebhook: routing
             )
         )
         return .ok(.init(body: .json(.init(widget))))

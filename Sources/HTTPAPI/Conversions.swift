@@ -6,7 +6,23 @@ extension Components.Schemas.Widget {
             id: widget.id, name: widget.name, label: widget.effectiveLabel, appearance: .init(widget.appearance),
             destination: widget.destination, allowedOrigins: widget.allowedOrigins, video: widget.video,
             recording: .init(auto: widget.recording.auto, announce: widget.recording.announce),
-            enabled: widget.enabled, createdAt: widget.createdAt, updatedAt: widget.updatedAt
+            enabled: widget.enabled, routingWebhook: widget.routingWebhook.map(Components.Schemas.RoutingWebhook.init),
+            createdAt: widget.createdAt, updatedAt: widget.updatedAt
+        )
+    }
+}
+
+extension Components.Schemas.RoutingWebhook {
+    init(_ routing: RoutingWebhook) {
+        self.init(url: routing.url, timeoutMilliseconds: routing.timeoutMilliseconds, allowedDestinations: routing.allowedDestinations)
+    }
+}
+
+extension RoutingWebhook {
+    init(_ routing: Components.Schemas.RoutingWebhook) {
+        self.init(
+            url: routing.url, timeoutMilliseconds: routing.timeoutMilliseconds ?? RoutingWebhook.defaultTimeoutMilliseconds,
+            allowedDestinations: routing.allowedDestinations
         )
     }
 }

@@ -136,6 +136,11 @@ extension SQLiteStorage {
             try db.create(index: "delivery_order", on: "delivery", columns: ["webhookId", "orderKey", "status", "eventId"])
             try db.create(index: "delivery_webhook", on: "delivery", columns: ["webhookId", "id"])
         }
+        migrator.registerMigration("v6: routing webhooks") { db in
+            try db.alter(table: "widget") { t in
+                t.add(column: "routingWebhook", .jsonText)
+            }
+        }
         return migrator
     }
 }

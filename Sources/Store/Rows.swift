@@ -15,6 +15,7 @@ struct WidgetRow: Codable, FetchableRecord, PersistableRecord {
     var video: Bool
     var recording: String
     var enabled: Bool
+    var routingWebhook: String?
     var createdAt: Date
     var updatedAt: Date
 
@@ -28,6 +29,7 @@ struct WidgetRow: Codable, FetchableRecord, PersistableRecord {
         video = widget.video
         recording = try JSONText.encode(widget.recording)
         enabled = widget.enabled
+        routingWebhook = try widget.routingWebhook.map(JSONText.encode)
         createdAt = widget.createdAt
         updatedAt = widget.updatedAt
     }
@@ -40,7 +42,8 @@ struct WidgetRow: Codable, FetchableRecord, PersistableRecord {
             allowedOrigins: try JSONText.decode([String].self, allowedOrigins),
             video: video,
             recording: try JSONText.decode(RecordingPolicy.self, recording),
-            enabled: enabled, createdAt: createdAt, updatedAt: updatedAt
+            enabled: enabled, routingWebhook: try routingWebhook.map { try JSONText.decode(RoutingWebhook.self, $0) },
+            createdAt: createdAt, updatedAt: updatedAt
         )
     }
 }

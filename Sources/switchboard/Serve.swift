@@ -182,7 +182,7 @@ struct Serve: AsyncParsableCommand {
                 unknownSource: UnknownSourcePolicy(rawValue: unknownSource) ?? .reject, dnsServer: dnsServer,
                 tlsPort: sipTlsPort, tls: tls?.serverConfiguration
             ),
-            trunks: trunks, callLog: callLog, mediaPlane: media, logger: logger
+            trunks: trunks, callLog: callLog, mediaPlane: media, callRouting: CRMRouter(logger: logger), logger: logger
         )
         calls.attach(signalling)
         let demoCallCentre = demo ? DemoCallCentre(logger: logger) : nil

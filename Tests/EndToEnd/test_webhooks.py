@@ -360,3 +360,97 @@ def test_kill_9_during_deliveries_loses_no_event(tmp_path: Path, make_server, cr
     for call_id in call_ids:
         assert [e["type"] for e in events if e["callId"] == call_id] == CALL_EVENTS
     assert all(e["verified"] for e in events)
+
+
+class RoutingCRM:
+    """A CRM's routing endpoint: records each query and answers with `answer` after `delay` s."""
+
+    def __init__(self) -> None:
+        import http.server
+        import json as _json
+        import threading
+
+        self.queries: list[dict[str, Any]] = []
+        self.answer: Any = {}
+        self.delay = 0.0
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                length = int(self.headers.get("Content-Length", "0"))
+                outer.queries.append({"body": _json.loads(self.rfile.read(length)), "contentType": self.headers.get("Content-Type")})
+                time.sleep(outer.delay)
+                body = _json.dumps(outer.answer).encode()
+                try:
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                except OSError:
+                    pass
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/route"
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_the_crm_routes_a_call_and_a_silent_or_wrong_crm_falls_back(tmp_path: Path, server: ServerProcess, admin: Client) -> None:
+    default = call_centre(tmp_path, name="queue", calls=2)
+    agent = call_centre(tmp_path, name="agent", calls=1)
+    routing = RoutingCRM()
+    agent_uri = f"sip:agent7@127.0.0.1:{agent.port}"
+    try:
+        trunk = admin.post("/v1/trunks", {"name": "queue", "uri": f"sip:127.0.0.1:{default.port}"}).json()
+        created = admin.post("/v1/widgets", {
+            "name": "routed", "destination": trunk["id"],
+            "routingWebhook": {"url": routing.url, "timeoutMilliseconds": 500, "allowedDestinations": [agent_uri]},
+        })
+        assert created.status_code == 201, created.text
+        widget = created.json()
+        assert widget["routingWebhook"] == {"url": routing.url, "timeoutMilliseconds": 500, "allowedDestinations": [agent_uri]}
+        session = admin.post(f"/v1/widgets/{widget['id']}/sessions", {"context": CONTEXT}).json()
+
+        # 1. The CRM picks the agent and adds a header.
+        routing.answer = {"destination": agent_uri, "headers": {"X-Agent-Id": "7", "X-Switchboard-Call-Id": "forged"}}
+        browser_call(session)
+        assert agent.wait() == 0, agent.report()
+        [invite] = agent.received("INVITE")
+        assert invite.header("X-Agent-Id") == "7"
+        assert invite.header("X-Switchboard-Routed-By") == "crm"
+        query = routing.queries[0]["body"]
+        assert query["callId"] == invite.header("X-Switchboard-Call-Id") != "forged"
+        assert query["context"] == CONTEXT and query["contextVerified"] is True and query["widgetId"] == widget["id"]
+        assert routing.queries[0]["contentType"] == "application/json"
+        call = wait_for_call(admin, query["callId"], ["completed"])
+        assert call["destination"] == agent_uri
+
+        # 2. A CRM slower than the timeout: the widget's destination, without waiting longer.
+        routing.answer, routing.delay = {"destination": agent_uri}, 2.0
+        started = time.monotonic()
+        browser_call(session)
+        # 3. A destination the widget does not allow: the widget's destination.
+        routing.answer, routing.delay = {"destination": "sip:attacker@198.51.100.7"}, 0.0
+        browser_call(session)
+        assert default.wait() == 0, default.report()
+        invites = default.received("INVITE")
+        assert len(invites) == 2
+        assert all(i.header("X-Switchboard-Routed-By") == "default" for i in invites)
+        assert time.monotonic() - started < 10
+        assert len(routing.queries) == 3
+
+        # The routing webhook can be removed.
+        cleared = admin.patch(f"/v1/widgets/{widget['id']}", {"routingWebhook": None}).json()
+        assert "routingWebhook" not in cleared
+        bad = admin.patch(f"/v1/widgets/{widget['id']}", {"routingWebhook": {"url": "ftp://x", "allowedDestinations": []}})
+        assert bad.status_code in (400, 422), bad.text
+    finally:
+        routing.stop()

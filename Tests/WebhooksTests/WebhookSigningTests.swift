@@ -43,3 +43,18 @@ import Testing
         #expect(body.contains("<nil/>"))
     }
 }
+
+@Suite struct CRMRouterTests {
+    @Test func readsTheDestinationAndOnlyExtensionHeaders() throws {
+        let body = #"{"destination":"sip:agent7@cc.example","headers":{"X-Agent":"7","X-Switchboard-Call-Id":"forged","Via":"x","X-Bad":"a\r\nVia: evil","X-Queue":"gold"}}"#
+        let decision = try #require(CRMRouter.decision(from: Array(body.utf8)))
+        #expect(decision.destination == "sip:agent7@cc.example")
+        #expect(decision.headers == ["X-Agent": "7", "X-Queue": "gold"])
+    }
+
+    @Test func unusableAnswersGiveNoDecision() {
+        for body in ["", "[]", "{}", #"{"destination":""}"#, #"{"destination":42}"#, "not json"] {
+            #expect(CRMRouter.decision(from: Array(body.utf8)) == nil, "\(body)")
+        }
+    }
+}
