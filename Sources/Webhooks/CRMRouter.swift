@@ -3,6 +3,7 @@ public import Control
 import Foundation
 public import Logging
 import NIOCore
+import NIOPosix
 
 /// Routing by the CRM over HTTP: POSTs `{callId, widgetId, sessionId, context, contextVerified,
 /// userAgent, from}` as JSON and reads `{destination, headers}` from a 2xx answer. Anything
@@ -18,7 +19,7 @@ public final class CRMRouter: CallRouting {
     public init(logger: Logger) {
         self.logger = logger
         client = HTTPClient(
-            eventLoopGroupProvider: .singleton,
+            eventLoopGroup: OutboundHTTP.group,
             configuration: HTTPClient.Configuration(redirectConfiguration: .disallow, timeout: .init(connect: .seconds(2)))
         )
     }
@@ -87,4 +88,10 @@ public final class CRMRouter: CallRouting {
                 || Array("-.!%*_+`'~".utf8).contains(byte)
         }
     }
+}
+
+/// The threads of the gateway's outbound HTTP (webhook deliveries, routing queries), apart from
+/// the event loops that carry SIP and media.
+enum OutboundHTTP {
+    static let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
 }

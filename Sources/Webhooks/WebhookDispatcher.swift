@@ -68,7 +68,9 @@ public final class WebhookDispatcher: Service, Sendable {
         self.logger = logger
         var clientConfiguration = HTTPClient.Configuration(redirectConfiguration: .disallow, timeout: .init(connect: .seconds(5)))
         clientConfiguration.connectionPool = .init(idleTimeout: .seconds(30), concurrentHTTP1ConnectionsPerHostSoftLimit: 8)
-        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
+        // Its own event loop: connections to slow or many CRM endpoints never share a thread with
+        // the SIP core or the media sessions.
+        client = HTTPClient(eventLoopGroup: OutboundHTTP.group, configuration: clientConfiguration)
         (wakeUps, wakeUpSink) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
