@@ -31,6 +31,8 @@ public final class DemoCallCentre: Service, @unchecked Sendable {
         /// The `X-Switchboard-*` headers, name (without the prefix) and value, in arrival order.
         public var context: [String: String]
         public var state: String
+        /// DTMF digits the caller sent (RFC 4733), in order.
+        public var digits: String = ""
     }
 
     let configuration: Configuration
@@ -159,6 +161,10 @@ final class DemoUserAgent: ChannelInboundHandler, @unchecked Sendable {
             }
             views.append(view)
             if views.count > 50 { views.removeFirst(views.count - 50) }
+            media.onDigit = { [weak self] digit in
+                guard let self, let index = views.lastIndex(where: { $0.callID == callID }), views[index].digits.count < 64 else { return }
+                views[index].digits.append(digit)
+            }
             dialog.media = media
             dialog.ringTimer = loop.scheduleTask(in: .nanoseconds(configuration.ringing.nanoseconds)) { [self] in answer(callID: callID) }
             dialogs[callID] = dialog

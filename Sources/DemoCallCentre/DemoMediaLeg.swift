@@ -31,6 +31,9 @@ final class DemoMediaLeg: ChannelInboundHandler, @unchecked Sendable {
     private var timestamp: UInt32
     private let ssrc: UInt32
     private var closed = false
+    /// RFC 4733 telephone events heard, reported once each (at their end).
+    var onDigit: ((Character) -> Void)?
+    private var lastEventTimestamp: UInt32?
 
     private init(offer body: ByteBuffer, host: String, loop: any EventLoop, logger: Logger) throws {
         self.loop = loop
@@ -140,6 +143,12 @@ final class DemoMediaLeg: ChannelInboundHandler, @unchecked Sendable {
             remote = envelope.remoteAddress
             latched = true
         }
+        if let event, let digit = packet.withUnsafeReadableBytes({ bytes in Self.endedDigit(in: bytes, eventType: event.payloadType) }),
+            digit.timestamp != lastEventTimestamp
+        {
+            lastEventTimestamp = digit.timestamp
+            onDigit?(digit.character)
+        }
         guard echoing else { return }
         let payload = packet.withUnsafeReadableBytes { bytes -> [UInt8]? in
             guard let header = try? RTPHeader(parsing: bytes), header.payloadType == payloadType, header.payloadLength > 0 else { return nil }
@@ -147,6 +156,16 @@ final class DemoMediaLeg: ChannelInboundHandler, @unchecked Sendable {
         }
         guard let payload else { return }
         sendFrame(payload[...], marker: false)
+    }
+
+    /// The digit of a telephone-event packet with the end bit (the three end packets of one event
+    /// share its timestamp).
+    static func endedDigit(in bytes: UnsafeRawBufferPointer, eventType: UInt8) -> (character: Character, timestamp: UInt32)? {
+        guard let header = try? RTPHeader(parsing: bytes), header.payloadType == eventType, header.payloadLength >= 4 else { return nil }
+        let event = bytes[header.payloadOffset]
+        guard bytes[header.payloadOffset + 1] & 0x80 != 0, event <= 15 else { return nil }
+        let characters: [Character] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "#", "A", "B", "C", "D"]
+        return (characters[Int(event)], header.timestamp)
     }
 
     func close() {

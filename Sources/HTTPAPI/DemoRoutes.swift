@@ -15,12 +15,15 @@ public struct DemoPages: Sendable {
         public var state: String
         /// The `X-Switchboard-*` headers of the call's INVITE, without the prefix.
         public var context: [String: String]
+        /// DTMF digits the agent heard.
+        public var digits: String
 
-        public init(callId: String?, from: String, state: String, context: [String: String]) {
+        public init(callId: String?, from: String, state: String, context: [String: String], digits: String = "") {
             self.callId = callId
             self.from = from
             self.state = state
             self.context = context
+            self.digits = digits
         }
     }
 

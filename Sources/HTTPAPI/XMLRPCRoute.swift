@@ -268,8 +268,10 @@ final class XMLRPCEndpoint: Sendable {
         if let object = try? JSONSerialization.jsonObject(with: Data(problem)) as? [String: Any] {
             let title = object["title"] as? String ?? message
             message = (object["detail"] as? String).map { "\(title): \($0)" } ?? title
+            // Field errors, when the detail does not already name them all.
             if let errors = object["errors"] as? [[String: Any]], !errors.isEmpty {
-                message += " (" + errors.map { "\($0["pointer"] as? String ?? ""): \($0["detail"] as? String ?? "")" }.joined(separator: "; ") + ")"
+                let fields = errors.map { "\($0["pointer"] as? String ?? ""): \($0["detail"] as? String ?? "")" }
+                if !fields.allSatisfy(message.contains) { message = "\(title): " + fields.joined(separator: "; ") }
             }
         }
         return XMLRPCFault(code: status, message: message)

@@ -189,7 +189,7 @@ struct Serve: AsyncParsableCommand {
         let demoPages = demoWidget.map { widget in
             DemoPages(widgetId: widget.id) {
                 await demoCallCentre?.recentCalls().map {
-                    DemoPages.AgentCall(callId: $0.switchboardCallId, from: $0.from, state: $0.state, context: $0.context)
+                    DemoPages.AgentCall(callId: $0.switchboardCallId, from: $0.from, state: $0.state, context: $0.context, digits: $0.digits)
                 } ?? []
             }
         }

@@ -4,7 +4,8 @@ Headless Chromium opens the demo shop at `/demo` (served by the gateway, widget 
 `/widget/callme.js`), presses the button through the shadow DOM and talks to the demo call centre
 (a SIP agent on 127.0.0.1:5080 that greets and then echoes) through the gateway's media plane:
 WebRTC to the gateway, plain RTP/G.711 to the agent. Two-way audio is asserted from `getStats()`
-energy deltas; the agent screen shows the caller's context; the call's media report is stored.
+energy deltas; the agent screen shows the caller's context and the DTMF digits it heard; the
+call's media report is stored.
 """
 
 from __future__ import annotations
@@ -54,6 +55,11 @@ def test_demo_shop_calls_the_demo_call_centre_with_two_way_audio(page: WidgetPag
     assert context["Context-order-id"] == "A-77812", context
     assert context["Context-pageUrl"].endswith("/demo"), context
     assert calls[0]["state"] == "in call"
+
+    # DTMF: RTCDTMFSender in the browser, RFC 4733 events through the gateway, heard by the agent.
+    assert page.driver.execute_script("return CallMe.sendDigits('12#')") is True
+    digits = wait_until(lambda: requests.get(server.url + "/demo/crm/calls", timeout=5).json()[0]["digits"] == "12#" or None, 10)
+    assert digits, requests.get(server.url + "/demo/crm/calls", timeout=5).json()[0]
 
     page.shadow("[data-action=hangup]").click()
     page.wait_state("ended")
