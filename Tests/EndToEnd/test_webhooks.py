@@ -21,7 +21,8 @@ import websockets
 
 from sip_support import Sipp, first_line, header, sipp_binary, wait_for_call
 from support import Client, ServerProcess
-from test_sip_websocket import CONTEXT, SDP, BrowserLeg, read_until_final
+from test_sip_websocket import CONTEXT, SDP, BrowserLeg
+from test_sip_websocket import setup_widget as widget_session
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "Examples" / "crm-receiver"))
 from receiver import CRMReceiver  # noqa: E402
@@ -54,14 +55,6 @@ def subscribe(admin: Client, crm: CRMReceiver, **fields: Any) -> dict[str, Any]:
 
 def unsubscribe(admin: Client, webhook: dict[str, Any]) -> None:
     assert admin.delete(f"/v1/webhooks/{webhook['id']}").status_code == 204
-
-
-def widget_session(admin: Client, uas_port: int) -> tuple[dict, dict]:
-    trunk = admin.post("/v1/trunks", {"name": "callcentre", "uri": f"sip:127.0.0.1:{uas_port}"}).json()
-    widget = admin.post("/v1/widgets", {"name": "crm shop", "destination": trunk["id"]}).json()
-    session = admin.post(f"/v1/widgets/{widget['id']}/sessions", {"context": CONTEXT})
-    assert session.status_code == 201, session.text
-    return widget, session.json()
 
 
 def browser_call(session: dict, *, talk_s: float = 0.2, while_ringing=None) -> None:
