@@ -68,6 +68,9 @@ public protocol Storage: Sendable {
     func update(delivery: WebhookDelivery, disablingWebhook reason: String?) async throws
     /// Makes the delivery pending and due at `date`; nil when there is none with that id.
     func redeliver(deliveryId: String, at date: Date) async throws -> WebhookDelivery?
+    /// Deletes events created before `date`, with their deliveries, unless a delivery is still
+    /// pending; returns how many events went.
+    func deleteEvents(before date: Date) async throws -> Int
 
     // Idempotency of POSTs
     /// Claims `key` for a request with this fingerprint. Returns the stored record when the key

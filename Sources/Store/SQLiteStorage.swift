@@ -302,6 +302,19 @@ public final class SQLiteStorage: Storage {
         }
     }
 
+    public func deleteEvents(before date: Date) async throws -> Int {
+        try await pool.write { db in
+            try db.execute(
+                sql: """
+                    DELETE FROM event WHERE createdAt < ?
+                      AND NOT EXISTS (SELECT 1 FROM delivery WHERE delivery.eventId = event.id AND delivery.status = 'pending')
+                    """,
+                arguments: [date]
+            )
+            return db.changesCount
+        }
+    }
+
     // MARK: Idempotency
 
     public func claimIdempotencyKey(_ key: IdempotencyKey, fingerprint: String, at date: Date) async throws -> IdempotentResponse? {

@@ -4,11 +4,14 @@ import Logging
 import ServiceLifecycle
 
 /// Periodic work: writing call state behind the signalling plane, and cleaning up what expires
-/// (widget sessions past their lifetime, idempotency keys older than a day).
+/// (widget sessions past their lifetime, idempotency keys older than a day, events and their
+/// deliveries older than the retention).
 struct Maintenance: Service {
     let widgets: WidgetService
     let callLog: CallLog
     let logger: Logger
+    /// How long events (and their finished deliveries) are kept.
+    var eventRetention: TimeInterval = 30 * 86_400
     var interval: Duration = .seconds(60)
 
     func run() async throws {
@@ -32,8 +35,9 @@ struct Maintenance: Service {
             let now = widgets.clock.now()
             let sessions = try await widgets.storage.deleteSessions(expiredBefore: now)
             let keys = try await widgets.storage.deleteIdempotencyKeys(before: now.addingTimeInterval(-86_400))
-            if sessions + keys > 0 {
-                logger.debug("expired rows removed", metadata: ["sessions": "\(sessions)", "idempotencyKeys": "\(keys)"])
+            let events = try await widgets.storage.deleteEvents(before: now.addingTimeInterval(-eventRetention))
+            if sessions + keys + events > 0 {
+                logger.debug("expired rows removed", metadata: ["sessions": "\(sessions)", "idempotencyKeys": "\(keys)", "events": "\(events)"])
             }
         } catch {
             logger.warning("clean-up failed", metadata: ["error": "\(error)"])

@@ -84,6 +84,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Attempts before a webhook delivery is given up (10 spans about a day with the default retry base).")
     var webhookMaxAttempts = Environment.int("WEBHOOK_MAX_ATTEMPTS") ?? 10
 
+    @Option(help: "Days events and their finished webhook deliveries are kept.")
+    var eventRetentionDays = Environment.int("EVENT_RETENTION_DAYS") ?? 30
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel = Environment.string("LOG_LEVEL") ?? "info"
 
@@ -101,6 +104,7 @@ struct Serve: AsyncParsableCommand {
         guard (0.1...120).contains(webhookTimeout) else { throw ValidationError("--webhook-timeout must be 0.1-120 seconds") }
         guard (0.05...3600).contains(webhookRetryBase) else { throw ValidationError("--webhook-retry-base must be 0.05-3600 seconds") }
         guard (1...50).contains(webhookMaxAttempts) else { throw ValidationError("--webhook-max-attempts must be 1-50") }
+        guard (1...3650).contains(eventRetentionDays) else { throw ValidationError("--event-retention-days must be 1-3650") }
         guard maxCallDuration >= 1 else { throw ValidationError("--max-call-duration must be at least 1 second") }
         guard UnknownSourcePolicy(rawValue: unknownSource) != nil else { throw ValidationError("--unknown-source must be reject or drop") }
         if let dnsServer, DNSServerAddress(dnsServer) == nil {
@@ -219,7 +223,7 @@ struct Serve: AsyncParsableCommand {
                 Console.say(lines.joined(separator: "\n"))
             }
         )
-        let maintenance = Maintenance(widgets: widgets, callLog: callLog, logger: logger)
+        let maintenance = Maintenance(widgets: widgets, callLog: callLog, logger: logger, eventRetention: TimeInterval(eventRetentionDays) * 86_400)
         let group = ServiceGroup(
             configuration: .init(
                 services: [

@@ -145,3 +145,27 @@ final class Counter: @unchecked Sendable {
     func add() { lock.withLock { count += 1 } }
     var value: Int { lock.withLock { count } }
 }
+
+@Suite struct EventRetentionTests {
+    @Test func oldEventsGoWithTheirDeliveriesUnlessOneIsPending() async throws {
+        let database = try TemporaryDatabase()
+        let storage = try database.open()
+        let clock = TestClock()
+        let webhooks = WebhookService(storage: storage, secrets: SecretBox(keyBytes: Array(repeating: 1, count: 32)), clock: clock.wall)
+        let hook = try await webhooks.create(WebhookFields(url: "https://crm.example/all", events: ["call.initiated"]))
+        let log = CallLog(storage: storage, clock: clock.wall)
+        for id in ["cal_old", "cal_pending"] {
+            log.record(Call(id: id, status: .initiated, source: CallSource(kind: .trunk), from: "a", to: "b", destination: "c", createdAt: clock.wall.now()))
+        }
+        try await log.flush()
+        let deliveries = try await storage.deliveries(webhookId: hook.webhook.id, status: nil, after: nil, limit: 10)
+        var done = try #require(deliveries.first)
+        done.status = .succeeded
+        try await storage.update(delivery: done, disablingWebhook: nil)
+        clock.advance(86_400)
+        #expect(try await storage.deleteEvents(before: clock.wall.now()) == 1)
+        let left = try await storage.events(filter: EventFilter(), after: nil, limit: 10)
+        #expect(left.count == 1 && left.first?.id == deliveries.last?.eventId)
+        #expect(try await storage.deliveries(webhookId: hook.webhook.id, status: nil, after: nil, limit: 10).map(\.status) == [.pending])
+    }
+}
