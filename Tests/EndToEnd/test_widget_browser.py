@@ -206,6 +206,33 @@ def test_call_centre_hangs_up(page: WidgetPage, shop, widget, server, script_src
     assert answers, page.sip()
 
 
+def test_token_url_gets_a_verified_session_from_the_shop_backend(admin: Client, page: WidgetPage, shop, widget, server, script_src, call_centre: CallCentre) -> None:
+    """`data-token-url`: the widget asks the shop's own backend, which mints the session with its
+    API key and adds what only it knows; the call centre sees the context as verified."""
+
+    def mint(request: dict) -> tuple[int, dict]:
+        assert request["widget"] == widget["id"]
+        context = {**request.get("context", {}), "account": "K-2201", "tier": "gold"}
+        response = admin.post(f"/v1/widgets/{widget['id']}/sessions", {"context": context})
+        return response.status_code, response.json()
+
+    shop.mint = mint
+    try:
+        page.open(shop_url(shop, widget, server, script_src, token_url="/token", context=json.dumps({"order": "A-1"})))
+        start_call_by_click(page)
+        page.wait_state("in-call", timeout=20)
+        invite = call_centre.only_call().invite
+        assert invite.header("X-Switchboard-Context-Verified") == "true"
+        assert invite.header("X-Switchboard-Context-tier") == "gold"
+        assert invite.header("X-Switchboard-Context-account") == "K-2201"
+        assert invite.header("X-Switchboard-Context-order") == "A-1"
+        assert shop.token_requests and shop.token_requests[-1]["context"]["order"] == "A-1"
+        page.shadow("[data-action=hangup]").click()
+        page.wait_state("ended")
+    finally:
+        shop.mint = None
+
+
 def test_busy_call_centre_shows_busy(page: WidgetPage, shop, widget, server, script_src, call_centre: CallCentre) -> None:
     call_centre.reset("busy")
     page.open(shop_url(shop, widget, server, script_src))

@@ -124,9 +124,11 @@ window.WebSocket = class extends NativeWebSocket {
 """
 
 
-def shop_page(*, widget: str, gateway: str, script_src: str, lang: str | None, context: dict | None) -> str:
+def shop_page(*, widget: str, gateway: str, script_src: str, lang: str | None, context: dict | None, token_url: str | None = None) -> str:
     text = PAGE_TEXT["de" if lang == "de" else "en"]
     data_lang = f' data-lang="{html.escape(lang)}"' if lang else ""
+    if token_url:
+        data_lang += f' data-token-url="{html.escape(token_url)}"'
     queue = ""
     if context is not None:
         queue = f'window.CallMe = window.CallMe || []; CallMe.push(["setContext", {json.dumps(context)}]);'
@@ -153,16 +155,33 @@ button.cart{{font:inherit;padding:10px 20px;border:0;border-radius:8px;backgroun
 
 
 class ShopServer:
-    """Serves `/shop` (query: widget, gateway, lang, context as JSON, script=local|gateway) and
-    `/callme.js` (the working copy of WebClient/callme.js) on 127.0.0.1."""
+    """Serves `/shop` (query: widget, gateway, lang, context as JSON, script=local|gateway,
+    token_url) and `/callme.js` (the working copy of WebClient/callme.js) on 127.0.0.1, and, as
+    the shop's backend, `POST /token`: `mint(request_json)` returns the response (status, JSON)."""
 
     def __init__(self) -> None:
         self.port = free_port()
+        self.mint: Callable[[dict], tuple[int, Any]] | None = None
+        self.token_requests: list[dict] = []
         server = self
 
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, *args: Any) -> None:  # quiet
                 pass
+
+            def do_POST(self) -> None:  # noqa: N802
+                if urlparse(self.path).path != "/token" or server.mint is None:
+                    self.send_error(404)
+                    return
+                request = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))) or b"{}")
+                server.token_requests.append(request)
+                status, answer = server.mint(request)
+                body = json.dumps(answer).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
 
             def do_GET(self) -> None:  # noqa: N802
                 url = urlparse(self.path)
@@ -174,7 +193,7 @@ class ShopServer:
                     context = json.loads(query["context"]) if "context" in query else None
                     body = shop_page(
                         widget=query["widget"], gateway=query["gateway"], script_src=script,
-                        lang=query.get("lang"), context=context,
+                        lang=query.get("lang"), context=context, token_url=query.get("token_url"),
                     ).encode()
                     kind = "text/html; charset=utf-8"
                 else:
