@@ -58,9 +58,18 @@ public final class CallLog: Sendable {
 
     struct State {
         var pending: [String: Call] = [:]
-        var events: [Event] = []
+        /// Events not yet written, with the call as it was; rendered at flush, off the caller's thread.
+        var events: [PendingEvent] = []
         /// Live calls: the last status an event was written for, and how many events so far.
         var tracked: [String: Tracked] = [:]
+    }
+
+    struct PendingEvent {
+        var id: String
+        var type: EventType
+        var createdAt: Date
+        var sequence: Int
+        var call: Call
     }
 
     struct Tracked {
@@ -113,14 +122,20 @@ public final class CallLog: Sendable {
     /// Writes what is pending. Entries changed again meanwhile stay pending.
     public func flush() async throws {
         let now = clock.now()
-        let (batch, events) = state.withLock { state -> ([String: Call], [Event]) in
+        let (batch, pendingEvents) = state.withLock { state -> ([String: Call], [PendingEvent]) in
             // Final events that waited long enough for a media report go without one.
             for tracked in state.tracked.values {
                 if let held = tracked.heldFinal, held.deadline <= now { emitFinal(held.call, into: &state, at: now) }
             }
             return (state.pending, state.events)
         }
-        guard !batch.isEmpty || !events.isEmpty else { return }
+        guard !batch.isEmpty || !pendingEvents.isEmpty else { return }
+        let events = pendingEvents.map { pending in
+            Event(
+                id: pending.id, type: pending.type.rawValue, createdAt: pending.createdAt, sequence: pending.sequence,
+                subjectId: pending.call.id, dataJSON: Self.eventData(pending.call, rendered: render(pending.call))
+            )
+        }
         try await storage.upsert(calls: Array(batch.values), events: events)
         state.withLock { state in
             for (id, call) in batch where state.pending[id] == call { state.pending[id] = nil }
@@ -181,9 +196,9 @@ public final class CallLog: Sendable {
     private func append(_ type: EventType, _ call: Call, into state: inout State, at now: Date) {
         let sequence = (state.tracked[call.id]?.sequence ?? 0) + 1
         state.tracked[call.id]?.sequence = sequence
-        state.events.append(Event(
+        state.events.append(PendingEvent(
             id: Identifier.make(Event.idPrefix, millis: UInt64(max(0, now.timeIntervalSince1970 * 1000))),
-            type: type.rawValue, createdAt: now, sequence: sequence, subjectId: call.id, dataJSON: Self.eventData(call, rendered: render(call))
+            type: type, createdAt: now, sequence: sequence, call: call
         ))
     }
 
