@@ -24,10 +24,6 @@ public final class CRMRouter: CallRouting {
         )
     }
 
-    public func shutdown() async {
-        try? await client.shutdown()
-    }
-
     public func route(_ query: RoutingQuery, webhook: RoutingWebhook) async -> RoutingDecision? {
         var object: [String: Any] = [
             "callId": query.callId, "widgetId": query.widgetId, "sessionId": query.sessionId,

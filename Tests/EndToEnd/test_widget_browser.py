@@ -18,6 +18,7 @@ from typing import Iterator
 import pytest
 import requests
 
+from sip_support import header
 from support import Client, ServerProcess, describe
 from widget_support import (
     SCREENSHOTS, WIDGET_JS, CallCentre, ShopServer, WidgetPage, chromium, echo_peer_for, measure_audio, wait_until,
@@ -123,16 +124,6 @@ def deny_media(driver, origin: str) -> None:
 
 def sip_out(page: WidgetPage, method: str) -> list[str]:
     return [m["text"] for m in page.sip() if m["dir"] == "out" and m["text"].startswith(method + " ")]
-
-
-def header(text: str, name: str) -> str | None:
-    for line in text.split("\r\n")[1:]:
-        if not line:
-            break
-        key, _, value = line.partition(":")
-        if key.strip().lower() == name.lower():
-            return value.strip()
-    return None
 
 
 def start_call_by_click(page: WidgetPage) -> None:
