@@ -53,6 +53,7 @@ public final class CallLog: Sendable {
     let clock: WallClock
     private let state = Mutex<State>(State())
     private let written = Mutex<(@Sendable () -> Void)?>(nil)
+    private let flushGate = AsyncGate()
 
     public static let mediaReportWait: Duration = .seconds(2)
 
@@ -119,8 +120,16 @@ public final class CallLog: Sendable {
         state.withLock { $0.pending[id] }
     }
 
-    /// Writes what is pending. Entries changed again meanwhile stay pending.
+    /// Writes what is pending. Entries changed again meanwhile stay pending. Flushes run one at a
+    /// time (the background loop and readers that flush first would otherwise write the same
+    /// events twice); one that finds another running waits for it, then writes what is left.
     public func flush() async throws {
+        await flushGate.acquire()
+        defer { flushGate.release() }
+        try await flushAlone()
+    }
+
+    private func flushAlone() async throws {
         let now = clock.now()
         let (batch, pendingEvents) = state.withLock { state -> ([String: Call], [PendingEvent]) in
             // Final events that waited long enough for a media report go without one.
@@ -221,5 +230,41 @@ public final class CallLog: Sendable {
     /// A call's id and status only, for logs without the REST renderer (tests).
     public static let minimalJSON: @Sendable (Call) -> String = { call in
         "{\"id\":\(JSONLiteral.quote(call.id)),\"status\":\(JSONLiteral.quote(call.status.rawValue))}"
+    }
+}
+
+/// Admits one task at a time, in order of arrival, across suspension points (an actor would let
+/// a second caller in while the first awaits the store).
+final class AsyncGate: Sendable {
+    private struct State {
+        var busy = false
+        var waiters: [CheckedContinuation<Void, Never>] = []
+    }
+
+    private let state = Mutex(State())
+
+    func acquire() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let admitted = state.withLock { state -> Bool in
+                guard state.busy else {
+                    state.busy = true
+                    return true
+                }
+                state.waiters.append(continuation)
+                return false
+            }
+            if admitted { continuation.resume() }
+        }
+    }
+
+    func release() {
+        let next = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            guard !state.waiters.isEmpty else {
+                state.busy = false
+                return nil
+            }
+            return state.waiters.removeFirst()
+        }
+        next?.resume()
     }
 }

@@ -58,6 +58,34 @@ import Testing
         #expect(try await storage.call(id: "cal_1")?.status == .completed)
     }
 
+    /// A reader's flush (GET /v1/calls) racing the background loop's: every event is written
+    /// once, with one delivery per subscription, and none is lost or refused as a duplicate.
+    @Test func concurrentFlushesWriteEachEventOnce() async throws {
+        let database = try TemporaryDatabase()
+        let storage = try database.open()
+        let clock = TestClock()
+        let webhooks = WebhookService(storage: storage, secrets: SecretBox(keyBytes: Array(repeating: 1, count: 32)), clock: clock.wall)
+        let hook = try await webhooks.create(WebhookFields(url: "https://crm.example/all"))
+        let log = CallLog(storage: storage, clock: clock.wall)
+        for round in 0..<20 {
+            for i in 0..<10 {
+                let id = "cal_\(round)_\(i)"
+                log.record(call(id, .initiated, at: clock.wall.now()))
+                log.record(call(id, .ringing, at: clock.wall.now()))
+            }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<4 { group.addTask { try await log.flush() } }
+                try await group.waitForAll()
+            }
+        }
+        let events = try await storage.events(filter: EventFilter(), after: nil, limit: 1_000)
+        #expect(events.count == 400)
+        #expect(Set(events.map(\.id)).count == 400)
+        let deliveries = try await storage.deliveries(webhookId: hook.webhook.id, status: nil, after: nil, limit: 1_000)
+        #expect(deliveries.count == 400)
+        #expect(Set(deliveries.map(\.eventId)) == Set(events.map(\.id)))
+    }
+
     @Test func theFinalEventWaitsForTheMediaReportButNotForever() async throws {
         let database = try TemporaryDatabase()
         let storage = try database.open()
