@@ -42,9 +42,9 @@ struct CallBridge {
     var cancelWhenProvisional = false
     /// The 2xx sent to the caller, retransmitted until the caller's ACK arrives.
     var answer: SIPMessage?
-    var answerRetransmit: Scheduled<Void>?
+    var answerRetransmit: CoreTimer?
     /// Ends the call when it reaches the maximum duration.
-    var durationLimit: Scheduled<Void>?
+    var durationLimit: CoreTimer?
     var answerInterval: Duration = .milliseconds(500)
     /// RFC 3262 on the callee leg: which reliable provisional responses were PRACKed.
     var provisionals = SIPReliableProvisionalTracker()

@@ -22,7 +22,7 @@ struct SessionBody {
 /// A leg's session timer (RFC 4028) and the task that acts on it.
 struct ArmedSessionTimer {
     var timer: SIPSessionTimer
-    var task: Scheduled<Void>?
+    var task: CoreTimer?
 }
 
 /// What to do with an in-dialog INVITE or UPDATE after looking at its session timer.

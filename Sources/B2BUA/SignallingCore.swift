@@ -141,6 +141,17 @@ struct TimerID: Hashable {
     var timer: SIPTransactionTimer
 }
 
+/// One transaction of the core's table.
+struct TransactionRef: Hashable {
+    var side: TransactionSide
+    var key: SIPTransactionKey
+}
+
+/// The armed timers of one transaction, by ``SIPTransactionTimer`` raw value.
+struct TransactionTimers {
+    var handles = InlineArray<16, CoreTimers.Handle>(repeating: .none)
+}
+
 /// The signalling core: the transaction layer and the B2BUA, confined to one event loop. Every
 /// method runs on ``eventLoop``; nothing here locks.
 final class SignallingCore: @unchecked Sendable {
@@ -174,7 +185,9 @@ final class SignallingCore: @unchecked Sendable {
     var dnsResolver: DNSResolver?
 
     var table = SIPTransactionTable<Transaction>(minimumCapacity: 1024)
-    private var timers: [TimerID: Scheduled<Void>] = [:]
+    private var transactionTimers: [TransactionRef: TransactionTimers] = [:]
+    /// The core's timers; set with the event loop.
+    private(set) var timers: CoreTimers?
     var bridges = CallBridges()
     /// Browsers connected over SIP-over-WebSocket, by connection number.
     var browsers: [Int: BrowserEndpoint] = [:]
@@ -214,6 +227,9 @@ final class SignallingCore: @unchecked Sendable {
     func attach(udp: SIPUDPTransport, eventLoop: any EventLoop) {
         self.udp = udp
         self.eventLoop = eventLoop
+        let timers = CoreTimers(eventLoop: eventLoop)
+        timers.onTransactionTimer = { [unowned self] id in transactionTimerFired(id) }
+        self.timers = timers
         if let server = configuration.dnsServer {
             dnsResolver = DNSResolver(server: server, eventLoop: eventLoop, logger: logger)
         }
@@ -329,12 +345,21 @@ final class SignallingCore: @unchecked Sendable {
             case .startTimer(let timer, let delay):
                 schedule(TimerID(side: side, key: key, timer: timer), after: delay)
             case .cancelTimers(let set):
-                for timer in SIPTransactionTimer.allCases where set.contains(SIPTransactionTimers(timer)) {
-                    timers.removeValue(forKey: TimerID(side: side, key: key, timer: timer))?.cancel()
+                guard let timers else { break }
+                let ref = TransactionRef(side: side, key: key)
+                guard var armed = transactionTimers[ref] else { break }
+                var bits = set.rawValue
+                while bits != 0 {
+                    let index = bits.trailingZeroBitCount
+                    bits &= bits - 1
+                    guard index < armed.handles.count else { continue }
+                    timers.cancel(armed.handles[index])
+                    armed.handles[index] = .none
                 }
+                transactionTimers[ref] = armed
             case .terminate(let reason):
-                for timer in SIPTransactionTimer.allCases {
-                    timers.removeValue(forKey: TimerID(side: side, key: key, timer: timer))?.cancel()
+                if let armed = transactionTimers.removeValue(forKey: TransactionRef(side: side, key: key)), let timers {
+                    for index in armed.handles.indices { timers.cancel(armed.handles[index]) }
                 }
                 let removed = side == .server ? table[server: key] : table[client: key]
                 if side == .server { table[server: key] = nil } else { table[client: key] = nil }
@@ -346,12 +371,23 @@ final class SignallingCore: @unchecked Sendable {
     }
 
     private func schedule(_ id: TimerID, after delay: Duration) {
-        guard let eventLoop else { return }
-        timers[id]?.cancel()
-        timers[id] = eventLoop.scheduleTask(in: .nanoseconds(delay.nanoseconds)) { [self] in
-            timers[id] = nil
-            drive(id.side, id.key) { $0.timerFired(id.timer) }
+        guard let timers else { return }
+        let index = Int(id.timer.rawValue)
+        let handle = timers.schedule(after: delay, .transaction(id))
+        let ref = TransactionRef(side: id.side, key: id.key)
+        var armed = transactionTimers[ref] ?? TransactionTimers()
+        timers.cancel(armed.handles[index])
+        armed.handles[index] = handle
+        transactionTimers[ref] = armed
+    }
+
+    private func transactionTimerFired(_ id: TimerID) {
+        let ref = TransactionRef(side: id.side, key: id.key)
+        if var armed = transactionTimers[ref] {
+            armed.handles[Int(id.timer.rawValue)] = .none
+            transactionTimers[ref] = armed
         }
+        drive(id.side, id.key) { $0.timerFired(id.timer) }
     }
 
     func send(_ message: SIPMessage, to peer: SIPPeer) {
@@ -370,8 +406,9 @@ final class SignallingCore: @unchecked Sendable {
 
     /// Runs `body` after `delay` on the core's loop.
     @discardableResult
-    func after(_ delay: Duration, _ body: @escaping () -> Void) -> Scheduled<Void>? {
-        eventLoop?.scheduleTask(in: .nanoseconds(delay.nanoseconds)) { body() }
+    func after(_ delay: Duration, _ body: @escaping () -> Void) -> CoreTimer? {
+        guard let timers else { return nil }
+        return CoreTimer(timers: timers, handle: timers.schedule(after: delay, .run(body)))
     }
 
     // MARK: Requests (the TU)
