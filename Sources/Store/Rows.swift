@@ -331,7 +331,7 @@ struct DeliveryRow: Codable, FetchableRecord, PersistableRecord {
         eventType = delivery.eventType
         orderKey = delivery.subjectId ?? delivery.eventId
         status = delivery.status.rawValue
-        attempts = try JSONText.encode(delivery.attempts)
+        attempts = delivery.attempts.isEmpty ? "[]" : try JSONText.encode(delivery.attempts)
         nextAttemptAt = delivery.nextAttemptAt
         createdAt = delivery.createdAt
         completedAt = delivery.completedAt

@@ -143,18 +143,21 @@ public final class SQLiteStorage: Storage {
 
     public func upsert(calls: [Call], events: [Event]) async throws {
         try await pool.write { db in
-            for call in calls { try CallRow(call).save(db) }
+            let upsertCall = try db.cachedStatement(sql: CallRow.upsertSQL)
+            for call in calls { try upsertCall.execute(arguments: CallRow(call).upsertArguments) }
             guard !events.isEmpty else { return }
             let webhooks = try WebhookRow.filter(Column("enabled") == true).fetchAll(db).map { try $0.webhook() }
+            let insertEvent = try db.cachedStatement(sql: EventRow.insertSQL)
+            let insertDelivery = try db.cachedStatement(sql: DeliveryRow.insertSQL)
             for event in events {
-                try EventRow(event).insert(db)
+                try insertEvent.execute(arguments: EventRow(event).insertArguments)
                 for webhook in webhooks where webhook.wants(event.type) {
                     let delivery = WebhookDelivery(
                         id: Identifier.make(WebhookDelivery.idPrefix, millis: UInt64(max(0, event.createdAt.timeIntervalSince1970 * 1000))),
                         webhookId: webhook.id, eventId: event.id, eventType: event.type, subjectId: event.subjectId,
                         status: .pending, attempts: [], nextAttemptAt: event.createdAt, createdAt: event.createdAt, completedAt: nil
                     )
-                    try DeliveryRow(delivery).insert(db)
+                    try insertDelivery.execute(arguments: DeliveryRow(delivery).insertArguments)
                 }
             }
         }
