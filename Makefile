@@ -5,7 +5,7 @@ PY    := $(VENV)/bin/python
 BIN   := .build/debug/switchboard
 export SWITCHBOARD_BIN := $(CURDIR)/$(BIN)
 
-.PHONY: all deps build run test unit e2e fuzz bench-http bench-sip clean
+.PHONY: all deps build run test unit e2e fuzz bench-http bench-sip bench-sip-parser bench-sip-memory clean
 
 all: build
 
@@ -42,6 +42,14 @@ bench-sip:
 	@bash scripts/install-deps.sh --bench
 	$(SWIFT) build -c release --product switchboard
 	SWITCHBOARD_BIN=$(CURDIR)/.build/release/switchboard bash Benchmarks/sip_cps.sh
+
+bench-sip-parser:
+	SWIFT=$(SWIFT) bash Benchmarks/sip_parser.sh
+
+bench-sip-memory:
+	@bash scripts/install-deps.sh --bench
+	$(SWIFT) build -c release --product switchboard
+	SWITCHBOARD_BIN=$(CURDIR)/.build/release/switchboard bash Benchmarks/sip_dialog_memory.sh
 
 clean:
 	rm -rf .build $(VENV)
