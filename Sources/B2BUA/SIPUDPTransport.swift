@@ -11,6 +11,11 @@ final class SIPUDPTransport: ChannelInboundHandler, @unchecked Sendable {
 
     private let core: SignallingCore
     private var channel: (any Channel)?
+    private var context: ChannelHandlerContext?
+    /// Inside a batch of reads: what the core sends meanwhile is flushed once at the end of the
+    /// batch (one sendmmsg for many datagrams) instead of one sendmsg per message.
+    private var reading = false
+    private var unflushed = false
 
     init(core: SignallingCore) {
         self.core = core
@@ -32,10 +37,25 @@ final class SIPUDPTransport: ChannelInboundHandler, @unchecked Sendable {
 
     func handlerAdded(context: ChannelHandlerContext) {
         channel = context.channel
+        self.context = context
         core.attach(udp: self, eventLoop: context.eventLoop)
     }
 
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        reading = false
+        if unflushed {
+            unflushed = false
+            context.flush()
+        }
+        context.fireChannelReadComplete()
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        reading = true
         let envelope = unwrapInboundIn(data)
         var buffer = envelope.data
         // CRLF keep-alives on UDP are ignored.
@@ -51,9 +71,15 @@ final class SIPUDPTransport: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func send(_ message: SIPMessage, to address: SocketAddress) {
-        guard let channel else { return }
-        var buffer = channel.allocator.buffer(capacity: 1024)
+        guard let context else { return }
+        var buffer = context.channel.allocator.buffer(capacity: 1024)
         message.serialize(into: &buffer)
-        channel.writeAndFlush(AddressedEnvelope(remoteAddress: address, data: buffer), promise: nil)
+        let envelope = wrapOutboundOut(AddressedEnvelope(remoteAddress: address, data: buffer))
+        if reading {
+            context.write(envelope, promise: nil)
+            unflushed = true
+        } else {
+            context.writeAndFlush(envelope, promise: nil)
+        }
     }
 }
