@@ -117,6 +117,8 @@ public enum JSONLiteral {
 public enum Timestamp {
     /// RFC 3339 in UTC (`2026-12-01T22:30:00Z`), as the REST API writes dates.
     public static func iso8601(_ date: Date) -> String {
-        date.formatted(Date.ISO8601FormatStyle())
+        // Whole seconds, truncated, as `ISO8601FormatStyle` and `JSONEncoder`'s `.iso8601` write them.
+        let seconds = Int64((date.timeIntervalSince1970).rounded(.down))
+        return CivilTime(secondsSince1970: seconds).text(separator: UInt8(ascii: "T"), suffix: "Z")
     }
 }
