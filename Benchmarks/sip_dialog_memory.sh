@@ -10,7 +10,7 @@
 #     seconds (35: the 32 s of RFC 3261 Timer J / RFC 6026 Timer L for UDP, plus margin) so their
 #     transactions are gone, then reads VmRSS from /proc/<pid>/status ("before");
 #  2. BENCH_CALLS calls (5000) at BENCH_RATE calls/s (200) with a long hold (BENCH_HOLD seconds,
-#     default set-up time + 2 × BENCH_SETTLE + 60); waits until the UAC's statistics show all of
+#     default set-up time + 2 × BENCH_SETTLE + 120); waits until the UAC's statistics show all of
 #     them created and none ended, and the gateway lists them all as in-progress
 #     (GET /v1/calls?status=in-progress, paged); reads VmRSS ("established"); waits BENCH_SETTLE
 #     more so the INVITE transactions of the last calls have ended, checks the count again and
@@ -31,7 +31,7 @@
 # The server runs with --max-call-duration and --media-timeout well beyond the hold, so no call is
 # ended by the gateway; SIPp retransmits only until a transaction is answered and has no receive
 # timeout, so the held calls stay up. SIPp statistics and logs and the server's logs are kept in
-# Benchmarks/.out/sip-memory/.
+# Benchmarks/.out/sip-memory/ (BENCH_OUT sets another directory, for runs side by side).
 # Exit status: 0 when every call was established and ended cleanly; 1 otherwise.
 set -euo pipefail
 
@@ -45,7 +45,7 @@ settle=${BENCH_SETTLE:-35}
 rounds=${BENCH_ROUNDS:-2}
 trim=${BENCH_TRIM:-1}
 setup_s=$(( (calls + rate - 1) / rate ))
-hold=${BENCH_HOLD:-$(( setup_s + 2 * settle + 60 ))}
+hold=${BENCH_HOLD:-$(( setup_s + 2 * settle + 120 ))}
 
 die() { echo "sip_dialog_memory: $*" >&2; exit 1; }
 say() { echo "sip_dialog_memory: $*" >&2; }
