@@ -24,6 +24,8 @@ final class CoreTimers {
     private var due: [Handle] = []
     /// Acts on a transaction timer that came due (the core drives its transaction).
     var onTransactionTimer: (TimerID) -> Void = { _ in }
+    /// Runs the timers of one tick (the core batches what they send into one flush).
+    var around: (() -> Void) -> Void = { $0() }
 
     init(eventLoop: any EventLoop) {
         self.eventLoop = eventLoop
@@ -54,12 +56,16 @@ final class CoreTimers {
     private func tick() {
         due.removeAll(keepingCapacity: true)
         wheel.advance(to: Self.now(), into: &due)
-        // Taken one by one: a timer cancelled by one that fired before it in this batch is skipped.
-        for handle in due {
-            switch wheel.cancel(handle) {
-            case .transaction(let id)?: onTransactionTimer(id)
-            case .run(let body)?: body()
-            case nil: break
+        if !due.isEmpty {
+            around { [self] in
+                // Taken one by one: a timer cancelled by one that fired before it in this batch is skipped.
+                for handle in due {
+                    switch wheel.cancel(handle) {
+                    case .transaction(let id)?: onTransactionTimer(id)
+                    case .run(let body)?: body()
+                    case nil: break
+                    }
+                }
             }
         }
         if wheel.count > 0 {

@@ -45,6 +45,18 @@ final class SIPUDPTransport: ChannelInboundHandler, @unchecked Sendable {
         self.context = nil
     }
 
+    /// Runs `body` (timers of one tick) with its sends flushed once at the end.
+    func batching(_ body: () -> Void) {
+        guard !reading, let context else { return body() }
+        reading = true
+        body()
+        reading = false
+        if unflushed {
+            unflushed = false
+            context.flush()
+        }
+    }
+
     func channelReadComplete(context: ChannelHandlerContext) {
         reading = false
         if unflushed {

@@ -43,7 +43,10 @@ extension SignallingCore {
     /// so `Require: 100rel` is one), 422 for a session interval below Min-SE, 400 for a
     /// malformed Session-Expires.
     func sessionExtensionRefusal(_ invite: SIPMessage) -> SIPMessage? {
-        if let refusal = try? invite.badExtensionResponse(supported: Self.supportedExtensions, toTag: CallBridges.makeTag()) {
+        // Most INVITEs require nothing: no tag is made and no list parsed for them.
+        if invite.headers.contains(.require),
+            let refusal = try? invite.badExtensionResponse(supported: Self.supportedExtensions, toTag: CallBridges.makeTag())
+        {
             var refusal = refusal
             refusal.headers.add(.server, configuration.product)
             return refusal
@@ -52,15 +55,15 @@ extension SignallingCore {
     }
 
     /// 422 (with Min-SE) or 400 for a request whose Session-Expires cannot be granted.
-    func sessionTimerRefusal(_ request: SIPMessage, toTag: String?) -> SIPMessage? {
+    func sessionTimerRefusal(_ request: SIPMessage, toTag: @autoclosure () -> String?) -> SIPMessage? {
         switch SIPSessionTimer.check(request: request) {
         case .tooSmall:
-            var response = SIPMessage.response(to: request, statusCode: 422, toTag: toTag)
+            var response = SIPMessage.response(to: request, statusCode: 422, toTag: toTag())
             response.headers.add(.minSE, String(SIPSessionTimer.minimumInterval))
             response.headers.add(.server, configuration.product)
             return response
         case .malformed:
-            return SIPMessage.response(to: request, statusCode: 400, reasonPhrase: "Bad Session-Expires", toTag: toTag)
+            return SIPMessage.response(to: request, statusCode: 400, reasonPhrase: "Bad Session-Expires", toTag: toTag())
         case .none, .accept:
             return nil
         }
@@ -84,9 +87,7 @@ extension SignallingCore {
     /// caller leg's.
     func startSessionTimers(callId: String, calleeAnswer: SIPMessage) {
         guard var bridge = bridges.calls[callId] else { return }
-        bridge.calleeAllowsUpdate = calleeAnswer.headers.values(for: .allow).contains { value in
-            value.split(separator: ",").contains { $0.trimmingCharacters(in: .whitespaces).uppercased() == "UPDATE" }
-        }
+        bridge.calleeAllowsUpdate = calleeAnswer.headers.listContainsToken(.allow, "UPDATE")
         bridges.calls[callId] = bridge
         if let timer = SIPSessionTimer.forAnswer(calleeAnswer) {
             arm(timer, on: .callee, callId: callId)

@@ -229,6 +229,7 @@ final class SignallingCore: @unchecked Sendable {
         self.eventLoop = eventLoop
         let timers = CoreTimers(eventLoop: eventLoop)
         timers.onTransactionTimer = { [unowned self] id in transactionTimerFired(id) }
+        timers.around = { [unowned udp] body in udp.batching(body) }
         self.timers = timers
         if let server = configuration.dnsServer {
             dnsResolver = DNSResolver(server: server, eventLoop: eventLoop, logger: logger)

@@ -51,6 +51,30 @@ public struct SIPHeaders: Sendable, Hashable, RandomAccessCollection, Expressibl
 
     public func contains(_ name: SIPHeaderName) -> Bool { fields.contains { $0.name == name } }
 
+    /// Whether a comma-separated token list header (`Allow`, `Supported`...) names `token`, in any
+    /// of its fields, compared case-insensitively (ASCII). No allocation per element.
+    public func listContainsToken(_ name: SIPHeaderName, _ token: String) -> Bool {
+        let wanted = Array(token.utf8)
+        for field in fields where field.name == name {
+            var utf8 = field.value.utf8[...]
+            while !utf8.isEmpty {
+                let end = utf8.firstIndex(of: UInt8(ascii: ",")) ?? utf8.endIndex
+                var element = utf8[utf8.startIndex..<end]
+                while let first = element.first, first == 0x20 || first == 0x09 { element.removeFirst() }
+                while let last = element.last, last == 0x20 || last == 0x09 { element.removeLast() }
+                if element.count == wanted.count, zip(element, wanted).allSatisfy({ Self.lowercased($0) == Self.lowercased($1) }) {
+                    return true
+                }
+                utf8 = end == utf8.endIndex ? utf8[end...] : utf8[utf8.index(after: end)...]
+            }
+        }
+        return false
+    }
+
+    private static func lowercased(_ byte: UInt8) -> UInt8 {
+        byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
+    }
+
     public func count(of name: SIPHeaderName) -> Int { fields.reduce(0) { $1.name == name ? $0 + 1 : $0 } }
 
     /// The elements of a comma-separated list header across all its fields, e.g. every Via

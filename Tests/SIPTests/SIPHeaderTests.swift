@@ -127,4 +127,19 @@ struct SIPHeaderTests {
         #expect(throws: SIPParseError.self) { try SIPContentType(parsing: "application") }
         #expect(throws: SIPParseError.self) { try SIPContentType(parsing: "application/sdp x") }
     }
+
+    @Test func tokenListsAreSearchedCaseInsensitivelyAcrossFields() {
+        let headers: SIPHeaders = [(.allow, "INVITE, ACK,CANCEL"), (.supported, "timer"), (.allow, " bye ,\tupdate\t, INFO")]
+        #expect(headers.listContainsToken(.allow, "UPDATE"))
+        #expect(headers.listContainsToken(.allow, "invite"))
+        #expect(headers.listContainsToken(.allow, "Bye"))
+        #expect(!headers.listContainsToken(.allow, "UPDAT"))
+        #expect(!headers.listContainsToken(.allow, "timer"))
+        #expect(!headers.listContainsToken(.allow, "PRACK"))
+        let empty: SIPHeaders = [(.allow, "")], longer: SIPHeaders = [(.allow, "UPDATES")], brace: SIPHeaders = [(.allow, "UPDATE{")]
+        #expect(!empty.listContainsToken(.allow, "UPDATE"))
+        #expect(!longer.listContainsToken(.allow, "UPDATE"))
+        // "{" and "[" differ only in the bit that is case for letters.
+        #expect(!brace.listContainsToken(.allow, "UPDATE["))
+    }
 }
