@@ -93,12 +93,12 @@ struct CallBridges {
     }
 
     static func makeTag() -> String {
-        var generator = SystemRandomNumberGenerator()
+        var generator = SIPRandom()
         return String(generator.next() as UInt64, radix: 36) + String(generator.next() as UInt32, radix: 36)
     }
 
     static func makeCallID(host: String) -> String {
-        var generator = SystemRandomNumberGenerator()
+        var generator = SIPRandom()
         return String(generator.next() as UInt64, radix: 36) + String(generator.next() as UInt64, radix: 36) + "@" + host
     }
 

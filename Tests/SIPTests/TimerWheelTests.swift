@@ -131,3 +131,32 @@ struct SplitMix: RandomNumberGenerator {
         return z ^ (z >> 31)
     }
 }
+
+@Suite("Random pool")
+struct SIPRandomTests {
+    @Test func drawsDistinctWordsAcrossRefillsAndThreads() async {
+        // 4 tasks × 3,000 words: several refills of the 512-word pool, concurrently.
+        let words = await withTaskGroup(of: [UInt64].self) { group in
+            for _ in 0..<4 {
+                group.addTask {
+                    var random = SIPRandom()
+                    return (0..<3_000).map { _ in random.next() }
+                }
+            }
+            return await group.reduce(into: []) { $0 += $1 }
+        }
+        #expect(words.count == 12_000)
+        #expect(Set(words).count == 12_000)
+        // Each bit is set about half the time (a stuck or zeroed pool would not be).
+        for bit in [0, 17, 31, 63] {
+            let ones = words.filter { $0 >> UInt64(bit) & 1 == 1 }.count
+            #expect((5_400...6_600).contains(ones), "bit \(bit): \(ones)")
+        }
+    }
+
+    @Test func branchesStayDistinctAndWellFormed() {
+        let branches = (0..<2_000).map { _ in SIPVia.makeBranch() }
+        #expect(Set(branches).count == branches.count)
+        #expect(branches.allSatisfy { $0.hasPrefix("z9hG4bK") && $0.count == 27 })
+    }
+}

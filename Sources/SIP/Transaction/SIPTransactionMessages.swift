@@ -54,7 +54,7 @@ extension SIPVia {
     /// A new RFC 3261 branch: the magic cookie followed by 20 random token characters
     /// (120 bits), unique across space and time for practical purposes (§8.1.1.7).
     public static func makeBranch() -> String {
-        var generator = SystemRandomNumberGenerator()
+        var generator = SIPRandom()
         return makeBranch(using: &generator)
     }
 
