@@ -384,6 +384,45 @@ def test_call_centre_holds_and_resumes(admin: Client, page: WidgetPage, shop, se
         uas.stop()
 
 
+def test_only_a_change_of_direction_reaches_the_widget(page: WidgetPage, shop, widget, server, script_src, call_centre: CallCentre) -> None:
+    """An UPDATE with a=sendonly holds as a re-INVITE does; re-offers that keep the direction (a
+    refresh, c=0.0.0.0 while already held) are answered at the gateway alone; a=sendrecv resumes."""
+    page.open(shop_url(shop, widget, server, script_src))
+    start_call_by_click(page)
+    page.wait_state("in-call", timeout=20)
+    call = call_centre.only_call()
+    wait_until(lambda: call.acked.is_set(), 10)
+
+    def gateway_invites() -> int:
+        return len(sip_in(page, "INVITE "))
+
+    same = call_centre.reinvite(call, "sendrecv")
+    assert same.status == 200 and audio_direction(same.body) == "sendrecv", same.text
+    time.sleep(1)
+    assert gateway_invites() == 0, "a re-offer that keeps the direction must stay at the gateway"
+
+    held = call_centre.reinvite(call, "sendonly", method="UPDATE")
+    assert held.status == 200 and audio_direction(held.body) == "recvonly", held.text
+    page.wait_state("hold")
+    assert gateway_invites() == 1
+
+    still = call_centre.reinvite(call, "sendrecv", address="0.0.0.0")
+    assert still.status == 200 and audio_direction(still.body) == "recvonly", still.text
+    time.sleep(1)
+    assert gateway_invites() == 1 and page.state() == "hold"
+
+    resumed = call_centre.reinvite(call, "sendrecv")
+    assert resumed.status == 200 and audio_direction(resumed.body) == "sendrecv", resumed.text
+    page.wait_state("in-call")
+    assert gateway_invites() == 2
+    assert [audio_direction(body(t)) for t in sip_in(page, "INVITE ")] == ["sendonly", "sendrecv"]
+    inbound, outbound, _ = measure_audio(page, 1.0)
+    assert inbound > ENERGY_THRESHOLD and outbound > ENERGY_THRESHOLD, (inbound, outbound)
+    page.shadow("[data-action=hangup]").click()
+    page.wait_state("ended")
+    assert page.states()[-4:] == ["in-call", "hold", "in-call", "ended"], page.states()
+
+
 def test_websocket_reconnects_and_restarts_ice(admin: Client, page: WidgetPage, shop, widget, server, script_src, call_centre: CallCentre) -> None:
     """The widget's WebSocket is cut during a call: the widget warns, reconnects with the same
     session and re-INVITEs with new ICE credentials; the gateway answers with new ones of its

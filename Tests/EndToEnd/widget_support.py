@@ -413,10 +413,11 @@ class CallCentre:
         """Sends BYE from the call centre and returns the gateway's final response."""
         return self._run(self._bye(call))
 
-    def reinvite(self, call: CentreCall, direction: str) -> SipMessage:
+    def reinvite(self, call: CentreCall, direction: str, *, method: str = "INVITE", address: str | None = None) -> SipMessage:
         """Offers the call's media again with `direction` (`sendonly` holds, `sendrecv`
-        resumes), ACKs a 2xx and returns the gateway's final response."""
-        return self._run(self._reinvite(call, direction))
+        resumes) in a re-INVITE (its 2xx ACKed) or an UPDATE, optionally with another `c=`
+        address (`0.0.0.0`: RFC 2543 hold), and returns the gateway's final response."""
+        return self._run(self._reinvite(call, direction, method, address))
 
     def close(self) -> None:
         async def shutdown() -> None:
@@ -554,15 +555,17 @@ class CallCentre:
         await self._end(call)
         return response
 
-    async def _reinvite(self, call: CentreCall, direction: str) -> SipMessage:
+    async def _reinvite(self, call: CentreCall, direction: str, method: str = "INVITE", address: str | None = None) -> SipMessage:
         sdp = getattr(call.peer, "local_sdp", None)
         assert sdp, "a re-INVITE needs the plain RTP answer of RtpEchoPeer"
         call.sdp_version = getattr(call, "sdp_version", 1) + 1  # type: ignore[attr-defined]
         body = re.sub(r"a=(sendrecv|sendonly|recvonly|inactive)", f"a={direction}", sdp)
         body = body.replace("o=callcentre 1 1 ", f"o=callcentre 1 {call.sdp_version} ")  # type: ignore[attr-defined]
+        if address:
+            body = body.replace("c=IN IP4 127.0.0.1", f"c=IN IP4 {address}")
         call.cseq = getattr(call, "cseq", 1) + 1  # type: ignore[attr-defined]
-        response = await self._transaction(call, self._in_dialog(call, "INVITE", call.cseq, body), "INVITE")  # type: ignore[attr-defined]
-        if response.status and 200 <= response.status < 300:
+        response = await self._transaction(call, self._in_dialog(call, method, call.cseq, body), method)  # type: ignore[attr-defined]
+        if method == "INVITE" and response.status and 200 <= response.status < 300:
             self._send(self._in_dialog(call, "ACK", call.cseq), call.source)  # type: ignore[attr-defined]
         return response
 
