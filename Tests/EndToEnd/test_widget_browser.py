@@ -464,6 +464,34 @@ def test_websocket_reconnects_and_restarts_ice(admin: Client, page: WidgetPage, 
     wait_until(lambda: call.ended.is_set(), 10, message="the BYE did not reach the call centre")
 
 
+def test_a_hold_while_the_websocket_is_down_reaches_the_widget_after_it_reconnects(page: WidgetPage, shop, widget, server, script_src, call_centre: CallCentre) -> None:
+    """The call centre holds while the widget's WebSocket is cut: the gateway answers it, and
+    tells the widget once it is back (after its ICE-restart re-INVITE on the new connection)."""
+    page.open(shop_url(shop, widget, server, script_src))
+    start_call_by_click(page)
+    page.wait_state("in-call", timeout=20)
+    call = call_centre.only_call()
+    wait_until(lambda: call.acked.is_set(), 10)
+    page.js("window.__sockets[0].close()")
+    held = call_centre.reinvite(call, "sendonly")
+    assert held.status == 200 and audio_direction(held.body) == "recvonly", held.text
+    page.wait_state("hold", timeout=20)
+    assert any(e["type"] == "warning" and e["detail"]["type"] == "reconnected" for e in page.events()), page.events()
+    hold_offers = [m["text"] for m in page.sip() if m["dir"] == "in" and m["text"].startswith("INVITE ")]
+    assert hold_offers and audio_direction(body(hold_offers[-1])) == "sendonly"
+    # The hold went out on the new WebSocket, after the reconnection's re-INVITE was answered.
+    opened = [i for i, m in enumerate(page.sip()) if m["dir"] == "open"]
+    answered_hold = [i for i, m in enumerate(page.sip()) if m["dir"] == "out" and m["text"].startswith("SIP/2.0 200") and "a=recvonly" in m["text"]]
+    assert len(opened) == 2 and answered_hold and answered_hold[-1] > opened[1], page.sip()
+    resumed = call_centre.reinvite(call, "sendrecv")
+    assert resumed.status == 200, resumed.text
+    page.wait_state("in-call")
+    inbound, outbound, _ = measure_audio(page, 1.0)
+    assert inbound > ENERGY_THRESHOLD and outbound > ENERGY_THRESHOLD, (inbound, outbound)
+    page.shadow("[data-action=hangup]").click()
+    page.wait_state("ended")
+
+
 # --------------------------------------------------------------------------------------------
 # Errors the shopper must understand
 
