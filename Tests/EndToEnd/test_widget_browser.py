@@ -443,6 +443,8 @@ def test_websocket_reconnects_and_restarts_ice(admin: Client, page: WidgetPage, 
     wait_until(lambda: any(e["type"] == "warning" and e["detail"]["type"] == "reconnected" for e in page.events()), 20,
                message=lambda: f"no reconnected warning: {page.events()}; console {page.console()[-5:]}")
     assert page.js("return window.__sockets.length") == 2 and page.js("return window.__sockets[1].readyState") == 1
+    warnings = [e["detail"]["type"] for e in page.events() if e["type"] == "warning" and e["detail"]["type"].startswith("reconnect")]
+    assert warnings == ["reconnecting", "reconnected"], page.events()
     reinvite = sip_out(page, "INVITE")[1]
     assert header(reinvite, "Call-ID") == header(sip_out(page, "INVITE")[0], "Call-ID")
     assert ";tag=" in (header(reinvite, "To") or ""), "the re-INVITE belongs to the dialog"
