@@ -555,8 +555,8 @@ class Call {
 		}
 	}
 
-	async iceRestart() {
-		this.widget.warn("reconnecting");
+	async iceRestart(warned) {
+		if (!warned) this.widget.warn("reconnecting");
 		for (let attempt = 0; attempt < 5 && !this.ended; attempt++) {
 			try {
 				await this.reinvite({ iceRestart: true });
@@ -586,7 +586,7 @@ class Call {
 			}
 			this.widget.setReconnecting(false);
 			this.negotiating = false;
-			return this.iceRestart();
+			return this.iceRestart(true);
 		}
 	}
 

@@ -46,6 +46,9 @@ extension SignallingCore {
                 hangup(callId: callId, by: .caller, cause: "browser connection closed")
                 continue
             }
+            // A re-INVITE on this connection can no longer be answered; the browser hears of
+            // the hold once it is back.
+            abandonBrowserReoffer(callId: callId)
             after(Self.browserReconnectGrace) { [self] in
                 guard let current = bridges.calls[callId], current.caller.peer == .browser(id) else { return }
                 hangup(callId: callId, by: .caller, cause: "browser connection closed")

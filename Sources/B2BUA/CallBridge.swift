@@ -59,6 +59,11 @@ struct CallBridge {
     var calleeSession: ArmedSessionTimer?
     /// The media anchored at the gateway (browser calls with a WebRTC offer).
     var media: BrowserCallMedia?
+    /// The gateway's re-INVITE telling the browser of hold or resume, until its final response.
+    var browserReoffer: PendingBrowserReoffer?
+    /// A re-INVITE to the browser waiting to be tried again after a 491 (RFC 3261 §14.1).
+    var browserReofferRetry: Scheduled<Void>?
+    var browserReofferGlares = 0
 
     func leg(_ side: LegSide) -> DialogLeg { side == .caller ? caller : callee }
 }
@@ -83,6 +88,8 @@ struct CallBridges {
     var relays: [SIPTransactionKey: RelayedRequest] = [:]
     /// Session refreshes we sent (UPDATE or re-INVITE), by client transaction: call id.
     var refreshes: [SIPTransactionKey: String] = [:]
+    /// Re-INVITEs we sent a browser for hold or resume, by client transaction: call id.
+    var browserReoffers: [SIPTransactionKey: String] = [:]
     /// Callers' INVITEs whose destination's name is being resolved.
     var resolving: Set<SIPTransactionKey> = []
     var activeByTrunk: [String: Int] = [:]
@@ -118,7 +125,9 @@ struct CallBridges {
         bridge.durationLimit?.cancel()
         bridge.callerSession?.task?.cancel()
         bridge.calleeSession?.task?.cancel()
+        bridge.browserReofferRetry?.cancel()
         if !refreshes.isEmpty { refreshes = refreshes.filter { $0.value != id } }
+        if !browserReoffers.isEmpty { browserReoffers = browserReoffers.filter { $0.value != id } }
         dialogs[DialogKey(callID: bridge.caller.callID, localTag: bridge.caller.localTag)] = nil
         dialogs[DialogKey(callID: bridge.callee.callID, localTag: bridge.callee.localTag)] = nil
         if let key = bridge.callerInvite { byCallerInvite[key] = nil }
@@ -312,6 +321,10 @@ extension SignallingCore {
         }
         if let callId = bridges.refreshes[clientKey] {
             refreshAnswered(response, clientKey: clientKey, callId: callId)
+            return
+        }
+        if let callId = bridges.browserReoffers[clientKey] {
+            browserReofferAnswered(response, clientKey: clientKey, callId: callId)
             return
         }
         // The 200 to a PRACK of ours ends there; nothing crosses the bridge.
@@ -518,6 +531,10 @@ extension SignallingCore {
             hangup(callId: callId, by: .system, cause: "session refresh failed")
             return
         }
+        if let callId = bridges.browserReoffers.removeValue(forKey: clientKey) {
+            browserReofferFailed(clientKey: clientKey, callId: callId, reason: reason)
+            return
+        }
         guard request.method == .invite, let callId = bridges.byCalleeInvite[clientKey], let bridge = bridges.calls[callId],
             bridge.record.answeredAt == nil
         else { return }
@@ -544,6 +561,8 @@ extension SignallingCore {
         bridge.answerRetransmit?.cancel()
         bridge.answerRetransmit = nil
         bridges.calls[callId] = bridge
+        // The browser's INVITE (or re-INVITE) is complete: a hold it has not heard of can go now.
+        relayHoldToBrowser(callId: callId)
     }
 
     // MARK: Cancel and hang-up
@@ -657,6 +676,16 @@ extension SignallingCore {
                 return
             }
         }
+        if side == .caller, method == .invite, let pending = bridge.browserReoffer {
+            guard pending.peer != peer else {
+                // Both ends re-INVITE at once (RFC 3261 §14.2): the browser tries again later.
+                respond(to: serverKey, with: SIPMessage.response(to: request, statusCode: 491, toTag: leg.localTag))
+                return
+            }
+            // Sent on a WebSocket that has gone; the browser is back on another one.
+            abandonBrowserReoffer(callId: callId)
+            bridge = bridges.calls[callId] ?? bridge
+        }
         leg.peer = peer
         if side == .caller { bridge.caller = leg } else { bridge.callee = leg }
         bridges.calls[callId] = bridge
@@ -679,8 +708,10 @@ extension SignallingCore {
                 case .answered: return
                 case .relay(let interval): sessionInterval = interval
                 }
-                // Media anchored here: a re-offer is answered on the leg it came on.
+                // Media anchored here: a re-offer is answered on the leg it came on; a hold or
+                // resume from the call centre then goes to the browser in a re-INVITE of ours.
                 if bridge.media != nil, answerReoffer(request, serverKey: serverKey, side: side, callId: callId, sessionInterval: sessionInterval) {
+                    if side == .callee { relayHoldToBrowser(callId: callId) }
                     return
                 }
             }

@@ -166,11 +166,14 @@ public enum MediaPlan {
     /// The WebRTC answer for the browser and the bridge plan, from the call centre's answer to
     /// ``calleeOffer(for:codecs:host:port:sessionID:)``.
     ///
-    /// - Parameter browserSSRC: the SSRC the gateway sends to the browser with, announced with
-    ///   `a=ssrc` and `a=msid` so the browser can route the stream before any MID extension.
+    /// - Parameters:
+    ///   - browserSSRC: the SSRC the gateway sends to the browser with, announced with `a=ssrc`
+    ///     and `a=msid` so the browser can route the stream before any MID extension.
+    ///   - direction: the direction the gateway wants on the browser leg; by default the call
+    ///     centre's in its answer (a call on hold stays on hold when the browser re-offers).
     public static func browserAnswer(
         for browser: BrowserOffer, calleeAnswer: SDPSessionDescription, local: WebRTCTransportParameters,
-        sessionID: String, sessionVersion: UInt64 = 1, browserSSRC: UInt32 = 0x5357_4244
+        sessionID: String, sessionVersion: UInt64 = 1, browserSSRC: UInt32 = 0x5357_4244, direction: SDPDirection? = nil
     ) throws(MediaPlanError) -> (answer: SDPSessionDescription, plan: MediaBridgePlan) {
         guard let calleeMedia = calleeAnswer.media.first(where: { $0.media == .audio && !$0.isDisabled }) else {
             throw .unusableAnswer("no accepted audio stream")
@@ -212,7 +215,7 @@ public enum MediaPlan {
         capabilities.telephoneEvents = browserEvent.map { [$0.codec] } ?? []
         capabilities.codecOrder = .local
         capabilities.maximumCodecsPerMedia = 1
-        capabilities.direction = calleeMedia.effectiveDirection(in: calleeAnswer)
+        capabilities.direction = direction ?? calleeMedia.effectiveDirection(in: calleeAnswer)
         let negotiation: SDPNegotiation
         do {
             negotiation = try SDPNegotiation(offer: browser.description, capabilities: capabilities)

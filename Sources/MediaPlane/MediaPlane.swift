@@ -171,6 +171,13 @@ public final class BrowserCallMedia: @unchecked Sendable {
     let browserSSRC = UInt32.random(in: 1...UInt32.max)
     /// The call centre's SDP the browser answer was made from, and that answer.
     fileprivate(set) var answered: (callee: SDPSessionDescription, browser: SDPSessionDescription, plan: MediaBridgePlan)?
+    /// The `o=` version of the descriptions sent to the browser (answers and re-offers alike).
+    fileprivate var browserSessionVersion: UInt64 = 0
+    /// The call centre's audio direction, from its own point of view: as it answered, then as
+    /// it last re-offered (`c=0.0.0.0` counts as not receiving).
+    public fileprivate(set) var calleeDirection: SDPDirection = .sendrecv
+    /// The gateway's audio direction on the browser leg as the browser last agreed to it.
+    public fileprivate(set) var browserLegDirection: SDPDirection = .sendrecv
 
     init(offer: BrowserOffer, calleeOffer: SDPSessionDescription, local: WebRTCTransportParameters, sessionID: String, session: MediaSession, plane: MediaPlane) {
         self.offer = offer
@@ -185,12 +192,15 @@ public final class BrowserCallMedia: @unchecked Sendable {
     /// again gives the same answer; the first answer starts the media.
     public func answer(_ calleeAnswer: SDPSessionDescription) throws(MediaPlanError) -> SDPSessionDescription {
         if let answered, answered.callee == calleeAnswer { return answered.browser }
-        let version = (answered?.browser.origin.sessionVersion ?? 0) + 1
+        let version = browserSessionVersion + 1
         let (answer, plan) = try MediaPlan.browserAnswer(
             for: offer, calleeAnswer: calleeAnswer, local: local, sessionID: sessionID, sessionVersion: version, browserSSRC: browserSSRC
         )
         let first = answered == nil
         answered = (calleeAnswer, answer, plan)
+        browserSessionVersion = version
+        calleeDirection = plan.calleeDirection
+        browserLegDirection = answer.media[offer.audioIndex].attributes.direction ?? .sendrecv
         let session = self.session
         guard let remote = try? ICECredentials(usernameFragment: plan.remoteICEUsernameFragment, password: plan.remoteICEPassword) else {
             throw .unsupportedOffer("invalid ICE credentials")
@@ -252,6 +262,7 @@ extension BrowserCallMedia {
             sessionName: "Switchboard"
         ) { _ in SDPMediaTransport(port: port) }
         let holding = offeredDirection == .inactive || offeredDirection == .sendonly || connection.isUnspecifiedAddress
+        calleeDirection = offeredDirection
         let address = connection.isUnspecifiedAddress ? nil : (host: connection.address, port: audio.port)
         let session = self.session
         session.loop.execute { session.calleeMoved(to: address, holding: holding) }
@@ -271,20 +282,57 @@ extension BrowserCallMedia {
             local.iceUsernameFragment = credentials.usernameFragment
             local.icePassword = credentials.password
         }
-        let version = answered.browser.origin.sessionVersion + 1
+        // The direction the browser knows of: a hold it has not been told about yet comes in a
+        // re-offer of the gateway's own afterwards.
+        let version = browserSessionVersion + 1
         guard let (answer, plan) = try? MediaPlan.browserAnswer(
-            for: browser, calleeAnswer: answered.callee, local: local, sessionID: sessionID, sessionVersion: version, browserSSRC: browserSSRC
+            for: browser, calleeAnswer: answered.callee, local: local, sessionID: sessionID, sessionVersion: version, browserSSRC: browserSSRC,
+            direction: browserLegDirection
         ),
             let remote = try? ICECredentials(usernameFragment: browser.iceUsernameFragment, password: browser.icePassword),
             let localCredentials = try? ICECredentials(usernameFragment: local.iceUsernameFragment, password: local.icePassword)
         else { return nil }
         offer = browser
         self.answered = (answered.callee, answer, plan)
+        browserSessionVersion = version
         let session = self.session
         session.loop.execute {
             session.update(plan: plan)
             if restart { session.restartICE(local: localCredentials, remote: remote) }
         }
         return answer
+    }
+}
+
+extension BrowserCallMedia {
+    /// Whether the browser must be told of a change of the call centre's direction (hold or
+    /// resume) with a re-offer of the gateway's own.
+    public var needsBrowserReoffer: Bool {
+        answered != nil && calleeDirection != browserLegDirection
+    }
+
+    /// The gateway's re-offer to the browser for the call centre's current direction, mirrored
+    /// (it sends what the call centre sends, receives what it receives); nil before the answer.
+    public func browserReoffer() -> SDPSessionDescription? {
+        guard let answered else { return nil }
+        browserSessionVersion += 1
+        return MediaPlan.browserReoffer(
+            after: answered.browser, audioIndex: offer.audioIndex, direction: calleeDirection, sessionVersion: browserSessionVersion
+        )
+    }
+
+    /// The browser answered `reoffer`: the direction it offered is now agreed.
+    ///
+    /// - Throws: ``MediaPlanError/unusableAnswer(_:)`` when the answer cannot keep the call's
+    ///   transport (see ``MediaPlan/checkBrowserReofferAnswer(_:offer:audioIndex:browser:dtlsRole:)``);
+    ///   nothing changes then.
+    @discardableResult
+    public func browserAnswered(_ answer: SDPSessionDescription, to reoffer: SDPSessionDescription) throws(MediaPlanError) -> SDPDirection {
+        guard let answered else { throw .unusableAnswer("no call to re-offer") }
+        let answeredDirection = try MediaPlan.checkBrowserReofferAnswer(
+            answer, offer: reoffer, audioIndex: offer.audioIndex, browser: offer, dtlsRole: answered.plan.dtlsRole
+        )
+        browserLegDirection = reoffer.media[offer.audioIndex].attributes.direction ?? .sendrecv
+        return answeredDirection
     }
 }

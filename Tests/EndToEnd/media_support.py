@@ -77,6 +77,8 @@ class CallResult:
     sample_rate: int = SAMPLE_RATE
     ended_by_peer: str | None = None
     reinvite_final: str = ""
+    # When each received audio frame arrived (time.monotonic()).
+    arrivals: list[float] = field(default_factory=list)
 
     @property
     def status(self) -> int:
@@ -93,7 +95,7 @@ class CallResult:
 class WebRTCBrowser:
     """One browser call through the gateway: aiortc media, SIP over the widget WebSocket."""
 
-    def __init__(self, websocket_url: str, *, codecs: list[str] | None = None, tone_hz: float = 440.0) -> None:
+    def __init__(self, websocket_url: str, *, codecs: list[str] | None = None, tone_hz: float = 440.0, glare: bool = False) -> None:
         self.websocket_url = websocket_url
         self.codecs = codecs  # e.g. ["audio/opus"] or ["audio/PCMU"]
         self.tone_hz = tone_hz
@@ -104,6 +106,15 @@ class WebRTCBrowser:
         self.pc = RTCPeerConnection()
         self.result = CallResult()
         self._recording: asyncio.Task | None = None
+        # In-dialog requests from the gateway other than BYE, as received, with when they came;
+        # and the answers to its re-INVITEs.
+        self.requests: list[str] = []
+        self.request_times: list[float] = []
+        self.reinvite_answers: list[str] = []
+        # With `glare`, the first re-INVITE from the gateway crosses a re-INVITE of the browser's
+        # own: that one's final response is kept here, and the gateway's is answered 491.
+        self.glare = glare
+        self.glare_final = ""
 
     def _request(self, method: str, cseq: int, body_text: str = "", content_type: str = "application/sdp") -> str:
         uri = "sip:callcentre@switchboard.invalid"
@@ -133,6 +144,7 @@ class WebRTCBrowser:
                     pcm = pcm.reshape(-1, 2).mean(axis=1).astype(np.int16)
                 self.result.sample_rate = frame.sample_rate
                 self.result.received.append(pcm.reshape(-1).astype(np.int16))
+                self.result.arrivals.append(time.monotonic())
         except Exception:
             return
 
@@ -155,6 +167,36 @@ class WebRTCBrowser:
             if first_line(text).startswith("BYE"):
                 self.result.ended_by_peer = "BYE"
                 await ws.send(self._ok(text))
+            elif not first_line(text).startswith(("SIP/2.0", "ACK")) and text.strip():
+                self.requests.append(text)
+                self.request_times.append(time.monotonic())
+                if first_line(text).startswith("INVITE"):
+                    await self._answer_reinvite(ws, text)
+
+    async def _answer_reinvite(self, ws, request: str) -> None:
+        """A re-INVITE from the gateway (hold, resume): aiortc answers its offer."""
+        if self.glare and not self.glare_final:
+            own = self._request("INVITE", self.cseq, self.pc.localDescription.sdp)
+            await ws.send(own)
+            final = await self._final(ws, "INVITE")
+            self.glare_final = first_line(final)
+            # The ACK of a non-2xx belongs to the INVITE's transaction: its branch, the response's To.
+            ack = [f"ACK {own.split(' ', 2)[1]} SIP/2.0"] + [
+                f"{name}: {header(source, name)}" for name, source in (("Via", own), ("Max-Forwards", own), ("From", own), ("To", final), ("Call-ID", own))
+            ] + [f"CSeq: {self.cseq} ACK"]
+            await ws.send(sip_message(ack))
+            self.cseq += 1
+            await ws.send(self._ok(request, status="491 Request Pending"))
+            return
+        try:
+            await self.pc.setRemoteDescription(RTCSessionDescription(sdp=body(request), type="offer"))
+            await self.pc.setLocalDescription(await self.pc.createAnswer())
+        except Exception as error:  # the test sees the refusal in reinvite_answers
+            self.reinvite_answers.append(f"488 {error!r}")
+            await ws.send(self._ok(request, status="488 Not Acceptable Here"))
+            return
+        self.reinvite_answers.append(self.pc.localDescription.sdp)
+        await ws.send(self._ok(request, self.pc.localDescription.sdp))
 
     async def call(
         self, talk_seconds: float = 4.0, offer_transform=None, hangup: bool = True, during=None, reconnect_after: float | None = None
@@ -191,7 +233,7 @@ class WebRTCBrowser:
             await ws.send(self._request("ACK", 1))
             if during is not None:
                 asyncio.ensure_future(during(self.result.answer_sdp))
-            cseq = 2
+            self.cseq = 2
             if reconnect_after is not None:
                 # A network change: the WebSocket drops, a new one carries the dialog on with a
                 # re-INVITE, as the widget does.
@@ -199,14 +241,14 @@ class WebRTCBrowser:
                 await ws.close()
                 await asyncio.sleep(0.5)
                 ws = await websockets.connect(self.websocket_url, subprotocols=["sip"], open_timeout=10)
-                await ws.send(self._request("INVITE", cseq, self.pc.localDescription.sdp))
+                await ws.send(self._request("INVITE", self.cseq, self.pc.localDescription.sdp))
                 text = await self._final(ws, "INVITE")
                 self.result.reinvite_final = first_line(text)
-                await ws.send(self._request("ACK", cseq))
-                cseq += 1
+                await ws.send(self._request("ACK", self.cseq))
+                self.cseq += 1
             await self._talk(ws, talk_seconds)
             if hangup and self.result.ended_by_peer is None:
-                await ws.send(self._request("BYE", cseq))
+                await ws.send(self._request("BYE", self.cseq))
                 try:
                     await self._final(ws, "BYE", timeout=5)
                 except asyncio.TimeoutError:
@@ -219,11 +261,13 @@ class WebRTCBrowser:
         return self.result
 
     @staticmethod
-    def _ok(request: str) -> str:
-        lines = ["SIP/2.0 200 OK"] + [
+    def _ok(request: str, sdp: str = "", status: str = "200 OK") -> str:
+        lines = [f"SIP/2.0 {status}"] + [
             f"{name}: {header(request, name)}" for name in ("Via", "From", "To", "Call-ID", "CSeq") if header(request, name)
         ]
-        return sip_message(lines)
+        if sdp:
+            lines += ["Contact: <sip:shopper@a7x2.invalid;transport=ws;ob>", "Content-Type: application/sdp"]
+        return sip_message(lines, sdp)
 
 
 def run(coroutine):

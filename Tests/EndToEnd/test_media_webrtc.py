@@ -13,15 +13,17 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import socket
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import requests
 
 from media_support import WebRTCBrowser, answer_port, run, tone_analysis
-from sip_support import Sipp, create_trunk, sipp_binary, wait_for_listed_call
+from sip_support import Sipp, body, create_trunk, header, sipp_binary, wait_for_listed_call
 from support import Client, ServerProcess, poll
 
 RTP_BASE = 31000 + (os.getpid() % 200) * 20
@@ -230,6 +232,81 @@ def test_a_call_survives_a_new_websocket(admin: Client, server: ServerProcess, t
     uas.wait(timeout=15)
     call = ended_call(admin, widget)
     assert call["status"] == "completed" and call["hangupBy"] == "caller" and call["hangupCause"] == "BYE", call
+
+
+def test_hold_from_the_call_centre_reaches_the_browser(admin: Client, server: ServerProcess, tmp_path: Path) -> None:
+    """The call centre holds and resumes (uas_hold_resume.xml, which checks the gateway's
+    answers); the browser gets the gateway's own re-INVITEs for the same transport and answers
+    them; nothing comes back while held, the echoed tone does after the resume."""
+    uas = Sipp("uas_hold_resume.xml", tmp_path, name="hold", duration_ms=2000, timeout_s=30, extra_args=["-rtp_echo"]).start()
+    widget, session = widget_session(admin, uas, "hold")
+    browser = WebRTCBrowser(session["websocketUrl"], codecs=["audio/PCMU"])
+    result = run(browser.call(talk_seconds=15))
+    assert result.status == 200, result.final
+    assert result.ended_by_peer == "BYE", "the call centre hangs up after the resume"
+    assert uas.wait(timeout=15) == 0, uas.report()
+    invites = [text for text in browser.requests if text.startswith("INVITE ")]
+    assert len(invites) == 2, browser.requests
+    hold, resume = (body(text) for text in invites)
+    assert "a=sendonly" in hold and "a=sendrecv" in resume, (hold, resume)
+    for offer in (hold, resume):
+        assert "a=setup:actpass" in offer and "a=ice-lite" in offer
+        assert offer.split("a=ice-ufrag:", 1)[1].split("\r\n", 1)[0] == result.answer_sdp.split("a=ice-ufrag:", 1)[1].split("\r\n", 1)[0]
+    assert "a=recvonly" in browser.reinvite_answers[0] and "a=sendrecv" in browser.reinvite_answers[1], browser.reinvite_answers
+    held_at, resumed_at = browser.request_times[0], browser.request_times[1]
+    during_hold = [t for t in result.arrivals if held_at + 0.5 < t < resumed_at]
+    after_resume = [t for t in result.arrivals if t > resumed_at]
+    assert len(during_hold) < 5, f"{len(during_hold)} audio frames came back while on hold"
+    assert len(after_resume) > 25, f"only {len(after_resume)} audio frames came back after the resume"
+    tail = np.concatenate(result.received[-len(after_resume):])
+    frequency, level = tone_analysis(tail, result.sample_rate)
+    assert abs(frequency - TONE_HZ) < 8 and level > -24, (frequency, level)
+    call = ended_call(admin, widget)
+    assert call["status"] == "completed" and call["hangupBy"] == "callee", call
+
+
+def test_hold_survives_glare_with_the_browser(admin: Client, server: ServerProcess, tmp_path: Path) -> None:
+    """The browser re-INVITEs just as the gateway's hold re-INVITE arrives: the gateway answers
+    the browser's 491 (RFC 3261 §14.2) and, refused with 491 itself, offers the hold again within
+    2 s (§14.1); the hold and the resume still reach the browser and the call goes on."""
+    uas = Sipp("uas_hold_resume.xml", tmp_path, name="glare", duration_ms=3000, timeout_s=30, extra_args=["-rtp_echo"]).start()
+    widget, session = widget_session(admin, uas, "glare")
+    browser = WebRTCBrowser(session["websocketUrl"], codecs=["audio/PCMU"], glare=True)
+    result = run(browser.call(talk_seconds=20))
+    assert result.status == 200, result.final
+    assert browser.glare_final.startswith("SIP/2.0 491"), browser.glare_final
+    assert result.ended_by_peer == "BYE", "the call centre hangs up after the resume"
+    assert uas.wait(timeout=15) == 0, uas.report()
+    invites = [text for text in browser.requests if text.startswith("INVITE ")]
+    assert [("a=sendonly" in body(t), "a=sendrecv" in body(t)) for t in invites] == [(True, False), (True, False), (False, True)], invites
+    assert header(invites[1], "CSeq") != header(invites[0], "CSeq")
+    assert browser.request_times[1] - browser.request_times[0] < 2.5, "the retry after 491 waits at most 2 s"
+    assert "a=recvonly" in browser.reinvite_answers[0] and "a=sendrecv" in browser.reinvite_answers[1], browser.reinvite_answers
+    call = ended_call(admin, widget)
+    assert call["status"] == "completed" and call["hangupBy"] == "callee", call
+
+
+def test_video_from_the_call_centre_is_refused_and_the_audio_goes_on(admin: Client, server: ServerProcess, tmp_path: Path) -> None:
+    """The call centre re-INVITEs to add video (uas_video_reinvite.xml checks that the answer
+    keeps the audio and rejects the video with port 0); the gateway does not anchor video, so it
+    answers that itself, the browser hears of nothing, and the tone keeps coming back."""
+    uas = Sipp("uas_video_reinvite.xml", tmp_path, name="video", duration_ms=1500, timeout_s=30, extra_args=["-rtp_echo"]).start()
+    widget, session = widget_session(admin, uas, "video upgrade")
+    browser = WebRTCBrowser(session["websocketUrl"], codecs=["audio/PCMU"])
+    result = run(browser.call(talk_seconds=5))
+    assert result.status == 200, result.final
+    assert result.ended_by_peer is None
+    assert browser.requests == [], "the browser must not be asked about video the gateway does not anchor"
+    assert uas.wait(timeout=15) == 0, uas.report()
+    answer = [m for m in uas.received(200) if m.cseq == (1, "INVITE")][0]
+    assert re.search(r"^m=audio [1-9]\d* RTP/AVP 0", answer.body, re.M) and re.search(r"^m=video 0 ", answer.body, re.M), answer.body
+    # Audio kept coming back after the re-INVITE (sent 1.5 s into the call): the last two seconds.
+    tail = result.audio()[-2 * result.sample_rate:]
+    frequency, level = tone_analysis(tail, result.sample_rate)
+    assert abs(frequency - TONE_HZ) < 8 and level > -24, (frequency, level)
+    call = ended_call(admin, widget)
+    assert call["status"] == "completed" and call["hangupBy"] == "caller", call
+    assert not server.crashed()
 
 
 def test_another_session_cannot_take_a_call_over(admin: Client, server: ServerProcess, tmp_path: Path) -> None:

@@ -112,6 +112,37 @@ def test_reinvite_from_callee(tmp_path: Path) -> None:
     assert "a=sendonly" in reinvite.body
 
 
+def test_hold_and_resume_from_callee(tmp_path: Path) -> None:
+    uas, uac = pair(tmp_path, "uas_hold_resume.xml", "selftest_uac_hold_resume.xml", uas={"duration_ms": 50},
+                    uac={"sets": {"hold_answer": "recvonly"}})
+    assert_success(uas, uac)
+    hold, resume = uac.received("INVITE")[:2]
+    assert "a=sendonly" in hold.body and "a=sendrecv" in resume.body
+    assert hold.cseq[0] < resume.cseq[0] < uac.received("BYE")[0].cseq[0]
+
+
+def test_hold_assertion_bites_on_an_answer_that_does_not_hold(tmp_path: Path) -> None:
+    uas, uac = pair(tmp_path, "uas_hold_resume.xml", "selftest_uac_hold_resume.xml", uas={"duration_ms": 50, "timeout_s": 5},
+                    uac={"sets": {"hold_answer": "sendrecv"}, "timeout_s": 5})
+    assert uas.returncode != 0, "uas_hold_resume.xml accepted a=sendrecv as the answer to its hold\n" + uas.report()
+    assert "a=recvonly" in uas.error_file.read_text(), uas.report()
+
+
+def test_video_upgrade_from_callee(tmp_path: Path) -> None:
+    uas, uac = pair(tmp_path, "uas_video_reinvite.xml", "selftest_uac_video_reinvite.xml", uas={"duration_ms": 50},
+                    uac={"duration_ms": 100, "sets": {"video_port": "0"}})
+    assert_success(uas, uac)
+    offer = uac.received("INVITE")[0]
+    assert "m=audio" in offer.body and "m=video" in offer.body, offer.text
+
+
+def test_video_assertion_bites_when_video_is_accepted(tmp_path: Path) -> None:
+    uas, uac = pair(tmp_path, "uas_video_reinvite.xml", "selftest_uac_video_reinvite.xml", uas={"duration_ms": 50, "timeout_s": 5},
+                    uac={"duration_ms": 100, "sets": {"video_port": "5004"}, "timeout_s": 5})
+    assert uas.returncode != 0, "uas_video_reinvite.xml accepted an answer that keeps the video\n" + uas.report()
+    assert "m=video 0" in uas.error_file.read_text(), uas.report()
+
+
 def test_options(tmp_path: Path) -> None:
     uas, uac = pair(tmp_path, "selftest_uas_probe.xml", "uac_options.xml")
     assert_success(uas, uac)

@@ -12,13 +12,14 @@ from __future__ import annotations
 import json
 import math
 import re
+import time
 from pathlib import Path
 from typing import Iterator
 
 import pytest
 import requests
 
-from sip_support import header
+from sip_support import Sipp, body, create_trunk, get_call, header, sipp_binary
 from support import Client, ServerProcess, describe
 from widget_support import (
     SCREENSHOTS, WIDGET_JS, CallCentre, ShopServer, WidgetPage, chromium, echo_peer_for, measure_audio, wait_until,
@@ -297,6 +298,203 @@ def test_keyboard_only_operation(page: WidgetPage, shop, widget, server, script_
 
 
 # --------------------------------------------------------------------------------------------
+# Hold and resume from the call centre; a new WebSocket during a call
+
+# Each pause of uas_hold_resume.xml (after the answer, on hold, after the resume): long enough
+# to measure audio in each phase.
+HOLD_PAUSE_MS = 6000
+
+
+def sip_in(page: WidgetPage, start: str) -> list[str]:
+    return [m["text"] for m in page.sip() if m["dir"] == "in" and m["text"].startswith(start)]
+
+
+def sdp_value(sdp: str, name: str) -> str | None:
+    match = re.search(rf"^a={name}:(.+?)\r?$", sdp, re.M)
+    return match.group(1) if match else None
+
+
+def audio_direction(sdp: str) -> str | None:
+    audio = sdp.split("m=audio", 1)[1] if "m=audio" in sdp else ""
+    match = re.search(r"^a=(sendrecv|sendonly|recvonly|inactive)\r?$", audio, re.M)
+    return match.group(1) if match else None
+
+
+def packets_sent(page: WidgetPage) -> int:
+    return page.stats()["summary"]["packetsSent"]
+
+
+def test_call_centre_holds_and_resumes(admin: Client, page: WidgetPage, shop, server, script_src, tmp_path: Path) -> None:
+    """SIPp (with RTP echo) puts the call on hold and resumes it with re-INVITEs: the gateway
+    answers them itself and tells the widget with re-INVITEs of its own, so the shopper sees the
+    hold, the browser stops sending while held, and two-way audio comes back on resume."""
+    assert sipp_binary(), "sipp not found: apt-get install sip-tester (scripts/install-deps.sh)"
+    uas = Sipp("uas_hold_resume.xml", tmp_path, name="hold", duration_ms=HOLD_PAUSE_MS, timeout_s=60, extra_args=["-rtp_echo"]).start()
+    try:
+        trunk = create_trunk(admin, name="holding call centre", uri=f"sip:127.0.0.1:{uas.port}", transport="udp", codecs=["PCMU"])
+        widget = admin.post("/v1/widgets", {"name": "hold shop", "destination": trunk["id"], "allowedOrigins": [shop.origin]})
+        assert widget.status_code == 201, describe(widget)
+        page.open(shop.url(widget=widget.json()["id"], gateway=server.url, script_src=script_src))
+        start_call_by_click(page)
+        page.wait_state("in-call", timeout=20)
+        inbound, outbound, _ = measure_audio(page, 1.0)
+        assert inbound > ENERGY_THRESHOLD and outbound > ENERGY_THRESHOLD, f"no two-way audio before the hold: {inbound} {outbound}"
+
+        # Hold: the widget says so, in the live region too, and the browser stops sending.
+        page.wait_state("hold", timeout=HOLD_PAUSE_MS / 1000 + 10)
+        assert page.text(".status") == "Connected"
+        assert page.text(".message") == "You are on hold. Please stay on the line."
+        assert "You are on hold. Please stay on the line." in page.text("[aria-live=polite]")
+        assert page.text(".timer"), "the call timer goes on during the hold"
+        hold_offer = body(sip_in(page, "INVITE ")[0])
+        answer = body(sip_in(page, "SIP/2.0 200")[0])
+        assert audio_direction(hold_offer) == "sendonly", hold_offer
+        # The same transport: no ICE restart, the same certificate, setup:actpass (RFC 5763).
+        assert sdp_value(hold_offer, "ice-ufrag") == sdp_value(answer, "ice-ufrag"), (hold_offer, answer)
+        assert sdp_value(hold_offer, "fingerprint") == sdp_value(answer, "fingerprint")
+        assert sdp_value(hold_offer, "setup") == "actpass"
+        held_answer = body([t for t in sip_out(page, "SIP/2.0 200") if "INVITE" in (header(t, "CSeq") or "")][0])
+        assert audio_direction(held_answer) == "recvonly", held_answer
+        assert sdp_value(held_answer, "setup") == "passive", "the browser keeps its DTLS role"
+        wait_until(lambda: page.stats()["summary"]["packetsSent"] > 0, 5)
+        sent = packets_sent(page)
+        time.sleep(1.5)
+        assert page.state() == "hold"
+        assert packets_sent(page) - sent <= 5, "the browser keeps sending while on hold"
+
+        # Resume: back in the call, with two-way audio again.
+        page.wait_state("in-call", timeout=HOLD_PAUSE_MS / 1000 + 10)
+        assert page.text(".message") == "" and page.text(".status") == "Connected"
+        inbound, outbound, _ = measure_audio(page, 1.5)
+        assert outbound > ENERGY_THRESHOLD, f"the microphone sends silence after the resume: RMS {outbound}"
+        assert inbound > ENERGY_THRESHOLD, f"no audio comes back after the resume: RMS {inbound}"
+        resume_offer = body(sip_in(page, "INVITE ")[1])
+        assert audio_direction(resume_offer) == "sendrecv", resume_offer
+
+        # The call centre hangs up.
+        page.wait_state("ended", timeout=HOLD_PAUSE_MS / 1000 + 10)
+        assert page.events()[-1]["detail"] == {"cause": "remote-hangup", "sipCode": None}
+        assert page.event_types() == ["ringing", "connected", "ended"], page.events()
+        assert page.states() == ["idle", "permission", "connecting", "ringing", "in-call", "hold", "in-call", "ended"], page.states()
+        events = {e["type"]: e["at"] for e in page.events() if e["type"] != "warning"}
+        hold_at = next(entry["at"] for entry in page.js("return window.__states") if entry["state"] == "hold")
+        assert events["connected"] <= hold_at <= events["ended"]
+        assert uas.wait(timeout=30) == 0, uas.report()
+    finally:
+        uas.stop()
+
+
+def test_only_a_change_of_direction_reaches_the_widget(page: WidgetPage, shop, widget, server, script_src, call_centre: CallCentre) -> None:
+    """An UPDATE with a=sendonly holds as a re-INVITE does; re-offers that keep the direction (a
+    refresh, c=0.0.0.0 while already held) are answered at the gateway alone; a=sendrecv resumes."""
+    page.open(shop_url(shop, widget, server, script_src))
+    start_call_by_click(page)
+    page.wait_state("in-call", timeout=20)
+    call = call_centre.only_call()
+    wait_until(lambda: call.acked.is_set(), 10)
+
+    def gateway_invites() -> int:
+        return len(sip_in(page, "INVITE "))
+
+    same = call_centre.reinvite(call, "sendrecv")
+    assert same.status == 200 and audio_direction(same.body) == "sendrecv", same.text
+    time.sleep(1)
+    assert gateway_invites() == 0, "a re-offer that keeps the direction must stay at the gateway"
+
+    held = call_centre.reinvite(call, "sendonly", method="UPDATE")
+    assert held.status == 200 and audio_direction(held.body) == "recvonly", held.text
+    page.wait_state("hold")
+    assert gateway_invites() == 1
+
+    still = call_centre.reinvite(call, "sendrecv", address="0.0.0.0")
+    assert still.status == 200 and audio_direction(still.body) == "recvonly", still.text
+    time.sleep(1)
+    assert gateway_invites() == 1 and page.state() == "hold"
+
+    resumed = call_centre.reinvite(call, "sendrecv")
+    assert resumed.status == 200 and audio_direction(resumed.body) == "sendrecv", resumed.text
+    page.wait_state("in-call")
+    assert gateway_invites() == 2
+    assert [audio_direction(body(t)) for t in sip_in(page, "INVITE ")] == ["sendonly", "sendrecv"]
+    inbound, outbound, _ = measure_audio(page, 1.0)
+    assert inbound > ENERGY_THRESHOLD and outbound > ENERGY_THRESHOLD, (inbound, outbound)
+    page.shadow("[data-action=hangup]").click()
+    page.wait_state("ended")
+    assert page.states()[-4:] == ["in-call", "hold", "in-call", "ended"], page.states()
+
+
+def test_websocket_reconnects_and_restarts_ice(admin: Client, page: WidgetPage, shop, widget, server, script_src, call_centre: CallCentre) -> None:
+    """The widget's WebSocket is cut during a call: the widget warns, reconnects with the same
+    session and re-INVITEs with new ICE credentials; the gateway answers with new ones of its
+    own, the call stays in progress and the audio goes on."""
+    page.open(shop_url(shop, widget, server, script_src))
+    start_call_by_click(page)
+    page.wait_state("in-call", timeout=20)
+    call = call_centre.only_call()
+    call_id = call.invite.header("X-Switchboard-Call-Id")
+    inbound, outbound, _ = measure_audio(page, 1.0)
+    assert inbound > ENERGY_THRESHOLD and outbound > ENERGY_THRESHOLD, (inbound, outbound)
+    assert page.js("return window.__sockets.length") == 1
+    first_offer, first_answer = body(sip_out(page, "INVITE")[0]), body(sip_in(page, "SIP/2.0 200")[0])
+
+    page.js("window.__sockets[0].close()")
+    wait_until(lambda: any(e["type"] == "warning" and e["detail"]["type"] == "reconnecting" for e in page.events()), 5,
+               message=lambda: f"no reconnecting warning: {page.events()}")
+    wait_until(lambda: any(e["type"] == "warning" and e["detail"]["type"] == "reconnected" for e in page.events()), 20,
+               message=lambda: f"no reconnected warning: {page.events()}; console {page.console()[-5:]}")
+    assert page.js("return window.__sockets.length") == 2 and page.js("return window.__sockets[1].readyState") == 1
+    warnings = [e["detail"]["type"] for e in page.events() if e["type"] == "warning" and e["detail"]["type"].startswith("reconnect")]
+    assert warnings == ["reconnecting", "reconnected"], page.events()
+    reinvite = sip_out(page, "INVITE")[1]
+    assert header(reinvite, "Call-ID") == header(sip_out(page, "INVITE")[0], "Call-ID")
+    assert ";tag=" in (header(reinvite, "To") or ""), "the re-INVITE belongs to the dialog"
+    assert sdp_value(body(reinvite), "ice-ufrag") != sdp_value(first_offer, "ice-ufrag"), "no ICE restart"
+    reanswer = [t for t in sip_in(page, "SIP/2.0 200") if header(t, "CSeq") == header(reinvite, "CSeq")]
+    assert reanswer, page.sip()
+    assert sdp_value(body(reanswer[0]), "ice-ufrag") != sdp_value(first_answer, "ice-ufrag"), "the gateway kept its ICE credentials"
+
+    assert get_call(admin, call_id)["status"] == "in-progress"
+    assert page.state() == "in-call" and page.text(".status") == "Connected"
+    inbound, outbound, _ = measure_audio(page, 1.5)
+    assert outbound > ENERGY_THRESHOLD, f"the microphone sends silence after the reconnection: RMS {outbound}"
+    assert inbound > ENERGY_THRESHOLD, f"no audio comes back after the reconnection: RMS {inbound}"
+    assert not call.ended.is_set() and not call_centre.requests("BYE")
+    assert get_call(admin, call_id)["status"] == "in-progress"
+    page.shadow("[data-action=hangup]").click()
+    page.wait_state("ended")
+    assert page.events()[-1]["detail"]["cause"] == "local-hangup"
+    wait_until(lambda: call.ended.is_set(), 10, message="the BYE did not reach the call centre")
+
+
+def test_a_hold_while_the_websocket_is_down_reaches_the_widget_after_it_reconnects(page: WidgetPage, shop, widget, server, script_src, call_centre: CallCentre) -> None:
+    """The call centre holds while the widget's WebSocket is cut: the gateway answers it, and
+    tells the widget once it is back (after its ICE-restart re-INVITE on the new connection)."""
+    page.open(shop_url(shop, widget, server, script_src))
+    start_call_by_click(page)
+    page.wait_state("in-call", timeout=20)
+    call = call_centre.only_call()
+    wait_until(lambda: call.acked.is_set(), 10)
+    page.js("window.__sockets[0].close()")
+    held = call_centre.reinvite(call, "sendonly")
+    assert held.status == 200 and audio_direction(held.body) == "recvonly", held.text
+    page.wait_state("hold", timeout=20)
+    assert any(e["type"] == "warning" and e["detail"]["type"] == "reconnected" for e in page.events()), page.events()
+    hold_offers = [m["text"] for m in page.sip() if m["dir"] == "in" and m["text"].startswith("INVITE ")]
+    assert hold_offers and audio_direction(body(hold_offers[-1])) == "sendonly"
+    # The hold went out on the new WebSocket, after the reconnection's re-INVITE was answered.
+    opened = [i for i, m in enumerate(page.sip()) if m["dir"] == "open"]
+    answered_hold = [i for i, m in enumerate(page.sip()) if m["dir"] == "out" and m["text"].startswith("SIP/2.0 200") and "a=recvonly" in m["text"]]
+    assert len(opened) == 2 and answered_hold and answered_hold[-1] > opened[1], page.sip()
+    resumed = call_centre.reinvite(call, "sendrecv")
+    assert resumed.status == 200, resumed.text
+    page.wait_state("in-call")
+    inbound, outbound, _ = measure_audio(page, 1.0)
+    assert inbound > ENERGY_THRESHOLD and outbound > ENERGY_THRESHOLD, (inbound, outbound)
+    page.shadow("[data-action=hangup]").click()
+    page.wait_state("ended")
+
+
+# --------------------------------------------------------------------------------------------
 # Errors the shopper must understand
 
 
@@ -448,6 +646,11 @@ def test_screenshots_of_each_state(lang: str, page: WidgetPage, denying_browser,
     page.wait_state("in-call", timeout=20)
     wait_until(lambda: page.text(".timer") not in ("", "00:00"), 5)
     shot("in-call")
+    # The agent puts the shopper on hold (a re-INVITE that the gateway passes on to the widget).
+    held = call_centre.reinvite(call_centre.only_call(), "sendonly")
+    assert held.status == 200, held.text
+    page.wait_state("hold")
+    shot("hold")
     page.shadow("[data-action=hangup]").click()
     page.wait_state("ended")
     # Focus rings belong to keyboard use; the picture shows the panel as a mouse user sees it.

@@ -103,18 +103,25 @@ PAGE_TEXT = {
     },
 }
 
-# Instrumentation of the page (not of the widget): widget events in order, and every SIP
-# message the page sends or receives on a WebSocket.
+# Instrumentation of the page (not of the widget): widget events in order, the widget's
+# data-state changes, every SIP message the page sends or receives on a WebSocket, and the
+# WebSockets themselves (so that a test can cut one).
 RECORDER = """
 window.__events = [];
 for (const name of ["ringing", "connected", "ended", "warning"]) {
   document.addEventListener("callme:" + name, (e) => __events.push({type: name, detail: e.detail, at: Date.now()}));
 }
+window.__states = [];
+new MutationObserver((records) => {
+  for (const r of records) if (r.target.localName === "callme-button") __states.push({state: r.target.getAttribute("data-state"), at: Date.now()});
+}).observe(document, {subtree: true, attributes: true, attributeFilter: ["data-state"]});
 window.__sip = [];
+window.__sockets = [];
 const NativeWebSocket = window.WebSocket;
 window.WebSocket = class extends NativeWebSocket {
   constructor(...args) {
     super(...args);
+    __sockets.push(this);
     __sip.push({dir: "open", url: String(args[0]), protocols: args[1] || null});
     this.addEventListener("message", (e) => __sip.push({dir: "in", text: String(e.data)}));
     this.addEventListener("close", (e) => __sip.push({dir: "close", code: e.code}));
@@ -406,6 +413,12 @@ class CallCentre:
         """Sends BYE from the call centre and returns the gateway's final response."""
         return self._run(self._bye(call))
 
+    def reinvite(self, call: CentreCall, direction: str, *, method: str = "INVITE", address: str | None = None) -> SipMessage:
+        """Offers the call's media again with `direction` (`sendonly` holds, `sendrecv`
+        resumes) in a re-INVITE (its 2xx ACKed) or an UPDATE, optionally with another `c=`
+        address (`0.0.0.0`: RFC 2543 hold), and returns the gateway's final response."""
+        return self._run(self._reinvite(call, direction, method, address))
+
     def close(self) -> None:
         async def shutdown() -> None:
             for call in self.calls.values():
@@ -542,6 +555,20 @@ class CallCentre:
         await self._end(call)
         return response
 
+    async def _reinvite(self, call: CentreCall, direction: str, method: str = "INVITE", address: str | None = None) -> SipMessage:
+        sdp = getattr(call.peer, "local_sdp", None)
+        assert sdp, "a re-INVITE needs the plain RTP answer of RtpEchoPeer"
+        call.sdp_version = getattr(call, "sdp_version", 1) + 1  # type: ignore[attr-defined]
+        body = re.sub(r"a=(sendrecv|sendonly|recvonly|inactive)", f"a={direction}", sdp)
+        body = body.replace("o=callcentre 1 1 ", f"o=callcentre 1 {call.sdp_version} ")  # type: ignore[attr-defined]
+        if address:
+            body = body.replace("c=IN IP4 127.0.0.1", f"c=IN IP4 {address}")
+        call.cseq = getattr(call, "cseq", 1) + 1  # type: ignore[attr-defined]
+        response = await self._transaction(call, self._in_dialog(call, method, call.cseq, body), method)  # type: ignore[attr-defined]
+        if method == "INVITE" and response.status and 200 <= response.status < 300:
+            self._send(self._in_dialog(call, "ACK", call.cseq), call.source)  # type: ignore[attr-defined]
+        return response
+
     async def _end(self, call: CentreCall) -> None:
         call.ended.set()
         if call.peer:
@@ -599,6 +626,14 @@ class WidgetPage:
 
     def events(self) -> list[dict]:
         return self.js("return window.__events")
+
+    def states(self) -> list[str]:
+        """The widget's data-state values in order, repeats folded."""
+        states: list[str] = []
+        for entry in self.js("return window.__states"):
+            if not states or states[-1] != entry["state"]:
+                states.append(entry["state"])
+        return states
 
     def event_types(self) -> list[str]:
         return [event["type"] for event in self.events() if event["type"] != "warning"]

@@ -208,3 +208,110 @@ struct MediaPlanOfferTests {
         #expect(relayed.media[0].payloadFormats.map(\.codec.name) == ["G729", "telephone-event"])
     }
 }
+
+@Suite("MediaPlan re-offers to the browser")
+struct MediaPlanReofferTests {
+    static func established() throws -> (browser: BrowserOffer, answer: SDPSessionDescription, plan: MediaBridgePlan) {
+        let calleeAnswer = try SDPSessionDescription(
+            parsing: MediaPlanTests.answer("0 101", rtpmaps: ["0 PCMU/8000", "101 telephone-event/8000"])
+        )
+        let browser = try MediaPlanTests.browser()
+        let (answer, plan) = try MediaPlan.browserAnswer(for: browser, calleeAnswer: calleeAnswer, local: MediaPlanTests.local, sessionID: "7")
+        return (browser, answer, plan)
+    }
+
+    /// What Chrome answers to a re-offer: its own credentials and fingerprint, the DTLS role it
+    /// has, the direction it was asked for (reversed), the rejected video still rejected.
+    static func chromeAnswer(setup: String = "passive", direction: String = "recvonly", ufrag: String = "Xq3v", audioPort: Int = 9) -> SDPSessionDescription {
+        let text = MediaPlanTests.crlf(
+            """
+            v=0
+            o=- 4215775240449105457 3 IN IP4 127.0.0.1
+            s=-
+            t=0 0
+            a=group:BUNDLE 0
+            a=msid-semantic: WMS stream
+            m=audio \(audioPort) UDP/TLS/RTP/SAVPF 0 126
+            c=IN IP4 0.0.0.0
+            a=ice-ufrag:\(ufrag)
+            a=ice-pwd:Vw6Jk3zq9aLm2Rt8Yp1Nc4Hd
+            a=fingerprint:sha-256 7B:8B:F0:65:5F:78:E2:51:3B:AC:6F:F3:3F:46:1B:35:DC:B8:5F:64:1A:24:C2:43:F0:A1:58:D0:A1:2C:19:08
+            a=setup:\(setup)
+            a=mid:0
+            a=extmap:4 urn:ietf:params:rtp-hdrext:sdes:mid
+            a=\(direction)
+            a=rtcp-mux
+            a=rtpmap:0 PCMU/8000
+            a=rtpmap:126 telephone-event/8000
+            m=video 0 UDP/TLS/RTP/SAVPF 96
+            c=IN IP4 0.0.0.0
+            a=mid:1
+            a=inactive
+            a=rtpmap:96 VP8/90000
+
+            """
+        )
+        return try! SDPSessionDescription(parsing: text)
+    }
+
+    @Test func keepsTheTransportAndSetsTheDirection() throws {
+        let (_, answer, _) = try Self.established()
+        let offer = MediaPlan.browserReoffer(after: answer, audioIndex: 0, direction: .sendonly, sessionVersion: 2)
+        #expect(offer.origin.sessionID == answer.origin.sessionID)
+        #expect(offer.origin.sessionVersion == 2)
+        #expect(offer.attributes.isICELite)
+        #expect(offer.attributes.bundleGroup?.identificationTags == ["0"])
+        #expect(offer.media.count == 2)
+        let audio = offer.media[0]
+        #expect(audio.attributes.direction == .sendonly)
+        #expect(audio.attributes.setup == .actpass)
+        #expect(audio.port == answer.media[0].port)
+        #expect(audio.formats == answer.media[0].formats)
+        #expect(audio.attributes.iceUsernameFragment == answer.media[0].attributes.iceUsernameFragment)
+        #expect(audio.attributes.icePassword == answer.media[0].attributes.icePassword)
+        #expect(audio.attributes.fingerprints == answer.media[0].attributes.fingerprints)
+        #expect(audio.attributes.candidates == answer.media[0].attributes.candidates)
+        #expect(audio.attributes.isRTCPMultiplexed)
+        #expect(audio.attributes.mid == "0")
+        // One direction attribute only, and the rejected video stays rejected.
+        #expect(audio.attributes.filter { SDPDirection(rawValue: $0.name) != nil }.count == 1)
+        #expect(offer.media[1].port == 0)
+        let resume = MediaPlan.browserReoffer(after: answer, audioIndex: 0, direction: .sendrecv, sessionVersion: 3)
+        #expect(resume.media[0].attributes.direction == .sendrecv)
+        #expect(try SDPSessionDescription(parsing: offer.serialized()).media[0].attributes.direction == .sendonly)
+    }
+
+    @Test func acceptsAnAnswerThatKeepsTheAssociation() throws {
+        let (browser, answer, plan) = try Self.established()
+        let offer = MediaPlan.browserReoffer(after: answer, audioIndex: 0, direction: .sendonly, sessionVersion: 2)
+        let direction = try MediaPlan.checkBrowserReofferAnswer(Self.chromeAnswer(), offer: offer, audioIndex: 0, browser: browser, dtlsRole: plan.dtlsRole)
+        #expect(direction == .recvonly)
+    }
+
+    @Test func refusesAnswersThatBreakTheTransport() throws {
+        let (browser, answer, plan) = try Self.established()
+        let offer = MediaPlan.browserReoffer(after: answer, audioIndex: 0, direction: .sendonly, sessionVersion: 2)
+        func check(_ answer: SDPSessionDescription) throws {
+            _ = try MediaPlan.checkBrowserReofferAnswer(answer, offer: offer, audioIndex: 0, browser: browser, dtlsRole: plan.dtlsRole)
+        }
+        #expect(throws: MediaPlanError.unusableAnswer("the answer changes the DTLS role to active")) { try check(Self.chromeAnswer(setup: "active")) }
+        #expect(throws: MediaPlanError.unusableAnswer("the answer restarts ICE")) { try check(Self.chromeAnswer(ufrag: "Zz9y")) }
+        #expect(throws: MediaPlanError.unusableAnswer("the answer rejects the audio")) { try check(Self.chromeAnswer(audioPort: 0)) }
+        var oneLine = Self.chromeAnswer()
+        oneLine.media.removeLast()
+        #expect(throws: MediaPlanError.unusableAnswer("the answer's m= lines do not match the offer")) { try check(oneLine) }
+        var otherCertificate = Self.chromeAnswer()
+        otherCertificate.media[0].attributes.removeAll(named: "fingerprint")
+        otherCertificate.media[0].attributes.append(SDPFingerprint(hashFunction: "sha-256", bytes: Array(repeating: 1, count: 32)))
+        #expect(throws: MediaPlanError.unusableAnswer("the answer changes the DTLS certificate")) { try check(otherCertificate) }
+    }
+
+    @Test func theBrowserAnswerCanKeepAHold() throws {
+        let (browser, _, _) = try Self.established()
+        let calleeAnswer = try SDPSessionDescription(parsing: MediaPlanTests.answer("0", rtpmaps: ["0 PCMU/8000"]))
+        let (answer, _) = try MediaPlan.browserAnswer(
+            for: browser, calleeAnswer: calleeAnswer, local: MediaPlanTests.local, sessionID: "7", direction: .sendonly
+        )
+        #expect(answer.media[0].attributes.direction == .sendonly)
+    }
+}
