@@ -62,7 +62,7 @@ struct CallBridge {
     /// The gateway's re-INVITE telling the browser of hold or resume, until its final response.
     var browserReoffer: PendingBrowserReoffer?
     /// A re-INVITE to the browser waiting to be tried again after a 491 (RFC 3261 §14.1).
-    var browserReofferRetry: Scheduled<Void>?
+    var browserReofferRetry: CoreTimer?
     var browserReofferGlares = 0
 
     func leg(_ side: LegSide) -> DialogLeg { side == .caller ? caller : callee }
