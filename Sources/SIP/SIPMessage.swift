@@ -69,14 +69,29 @@ public struct SIPMessage: Sendable, Hashable {
     }
 
     public var startLine: StartLine
-    public var headers: SIPHeaders
+    public var headers: SIPHeaders {
+        didSet { parsed = nil }
+    }
     /// The body. `Content-Length` is derived from it when serializing.
     public var body: ByteBuffer
+    /// The fields the parser validated, kept so that the accessors do not parse them again;
+    /// dropped as soon as the headers change. Not part of the message's value.
+    var parsed: SIPParsedFields?
 
     public init(startLine: StartLine, headers: SIPHeaders = [], body: ByteBuffer = ByteBuffer()) {
         self.startLine = startLine
         self.headers = headers
         self.body = body
+    }
+
+    public static func == (lhs: SIPMessage, rhs: SIPMessage) -> Bool {
+        lhs.startLine == rhs.startLine && lhs.headers == rhs.headers && lhs.body == rhs.body
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(startLine)
+        hasher.combine(headers)
+        hasher.combine(body)
     }
 
     public static func request(method: SIPMethod, uri: SIPAnyURI, headers: SIPHeaders = [], body: ByteBuffer = ByteBuffer()) -> SIPMessage {
@@ -152,6 +167,7 @@ public struct SIPMessage: Sendable, Hashable {
 
     public var topVia: SIPVia? {
         get throws(SIPParseError) {
+            if let parsed { return parsed.topVia }
             guard let first = headers[.via] else { return nil }
             do throws(SIPParseError) {
                 let element = try SIPHeaders.splitList(first).first ?? first
@@ -163,17 +179,24 @@ public struct SIPMessage: Sendable, Hashable {
     }
 
     public var from: SIPNameAddress {
-        get throws(SIPParseError) { try singleAddress(.from) }
+        get throws(SIPParseError) {
+            if let parsed { return parsed.from }
+            return try singleAddress(.from)
+        }
     }
 
     public var to: SIPNameAddress {
-        get throws(SIPParseError) { try singleAddress(.to) }
+        get throws(SIPParseError) {
+            if let parsed { return parsed.to }
+            return try singleAddress(.to)
+        }
     }
 
     public var callID: String? { headers[.callID] }
 
     public var cseq: SIPCSeq {
         get throws(SIPParseError) {
+            if let parsed { return parsed.cseq }
             guard let value = headers[.cseq] else { throw SIPParseError(.missingHeader(.cseq), "no CSeq") }
             do throws(SIPParseError) {
                 return try SIPCSeq(parsing: value)
@@ -355,5 +378,21 @@ extension SIPMessage: CustomStringConvertible {
     public var description: String {
         let buffer = serialized()
         return String(decoding: buffer.readableBytesView, as: UTF8.self)
+    }
+}
+
+/// What ``SIPMessage/parse(datagram:)`` parsed of a message while validating it: the fields
+/// every layer reads (transaction matching, dialogs, the B2BUA), kept with the message.
+final class SIPParsedFields: Sendable {
+    let topVia: SIPVia
+    let from: SIPNameAddress
+    let to: SIPNameAddress
+    let cseq: SIPCSeq
+
+    init(topVia: SIPVia, from: SIPNameAddress, to: SIPNameAddress, cseq: SIPCSeq) {
+        self.topVia = topVia
+        self.from = from
+        self.to = to
+        self.cseq = cseq
     }
 }

@@ -3,7 +3,8 @@ enum SIPMessageValidator {
     private static let mandatory: [SIPHeaderName] = [.to, .from, .cseq, .callID, .via]
     private static let singletons: [SIPHeaderName] = [.to, .from, .cseq, .callID, .maxForwards, .contentType]
 
-    static func validate(_ message: SIPMessage) throws(SIPParseError) {
+    /// Checks `message` and returns what it parsed on the way.
+    static func validate(_ message: SIPMessage) throws(SIPParseError) -> SIPParsedFields {
         let headers = message.headers
         for name in mandatory where !headers.contains(name) {
             throw SIPParseError(.missingHeader(name), "missing \(name.canonical)")
@@ -11,9 +12,9 @@ enum SIPMessageValidator {
         for name in singletons where headers.count(of: name) > 1 {
             throw SIPParseError(.duplicateHeader(name), "\(name.canonical) appears more than once")
         }
-        guard try !message.vias.isEmpty else { throw SIPParseError(.missingHeader(.via), "empty Via") }
-        _ = try message.from
-        _ = try message.to
+        guard let topVia = try message.vias.first else { throw SIPParseError(.missingHeader(.via), "empty Via") }
+        let from = try message.from
+        let to = try message.to
         let cseq = try message.cseq
         if let callID = message.callID, !SIPScalar.isCallID(callID) {
             throw SIPParseError(.malformedHeader(.callID), "Call-ID is not word[@word]")
@@ -31,6 +32,7 @@ enum SIPMessageValidator {
                 throw SIPParseError(.requestURIWithHeaders, "Request-URI carries URI headers")
             }
         }
+        return SIPParsedFields(topVia: topVia, from: from, to: to, cseq: cseq)
     }
 }
 

@@ -294,9 +294,9 @@ enum SIPWireParser {
         case .success(let line): startLine = line
         case .failure(let error): throw head.failure(error)
         }
-        let message = SIPMessage(startLine: startLine, headers: head.headers, body: body)
+        var message = SIPMessage(startLine: startLine, headers: head.headers, body: body)
         do throws(SIPParseError) {
-            try SIPMessageValidator.validate(message)
+            message.parsed = try SIPMessageValidator.validate(message)
         } catch {
             throw head.failure(error)
         }

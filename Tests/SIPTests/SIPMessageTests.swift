@@ -67,6 +67,40 @@ struct SIPMessageTests {
         #expect(String(decoding: message.body.readableBytesView, as: UTF8.self) == "v=0\n")
     }
 
+    /// The parser keeps what it validated; the accessors answer from it until the headers
+    /// change, and the kept fields are not part of the message's value.
+    @Test func keptFieldsFollowTheHeaders() throws {
+        var message = try Self.parse(Self.invite)
+        #expect(message.parsed != nil)
+        var rebuilt = SIPMessage(startLine: message.startLine, headers: message.headers, body: message.body)
+        #expect(rebuilt.parsed == nil)
+        #expect(rebuilt == message)
+        #expect(rebuilt.hashValue == message.hashValue)
+        #expect(try message.from == rebuilt.from)
+        #expect(try message.to == rebuilt.to)
+        #expect(try message.topVia == rebuilt.topVia)
+        #expect(try message.cseq == rebuilt.cseq)
+
+        message.headers.replace(.from, with: "<sip:mallory@evil.example>;tag=zz")
+        message.headers.replace(.to, with: "<sip:bob@biloxi.example.com>;tag=t2")
+        message.headers.replace(.cseq, with: "7 INVITE")
+        message.headers.remove(.via)
+        message.headers.add(.via, "SIP/2.0/TCP 198.51.100.1:5070;branch=z9hG4bKnew")
+        #expect(message.parsed == nil)
+        #expect(try message.from.tag == "zz")
+        #expect(try message.to.tag == "t2")
+        #expect(try message.cseq.sequence == 7)
+        #expect(try message.topVia?.branch == "z9hG4bKnew")
+
+        // A copy keeps the fields only while its own headers are untouched.
+        let parsed = try Self.parse(Self.invite)
+        var copy = parsed
+        copy.headers.add(.subject, "x")
+        #expect(parsed.parsed != nil && copy.parsed == nil)
+        rebuilt.body = ByteBuffer(string: "v=1")
+        #expect(rebuilt != parsed)
+    }
+
     @Test func unfoldsCompactFormsAndSkipsLeadingCRLF() throws {
         let text = "\r\n\r\nOPTIONS sip:a@example.com SIP/2.0\r\n"
             + "v: SIP/2.0/UDP h.example.com\r\n ;branch=z9hG4bK1\r\n"
