@@ -362,6 +362,8 @@ class RTPPeer:
                 self.rtp.close()
                 self.rtcp.close()
         self.port = port
+        self.rtp.setblocking(False)
+        self.rtcp.setblocking(False)
         self.received_rtp: list[tuple[float, bytes, tuple]] = []
         self.received_rtcp: list[tuple[float, bytes, tuple]] = []  # on the RTCP port
         self.rtcp_on_rtp_port: list[bytes] = []
@@ -412,9 +414,16 @@ class RTPPeer:
         while not self._stop.is_set():
             now = time.monotonic()
             readable, _, _ = select.select([self.rtp, self.rtcp], [], [], 0.005)
+            datagrams = []
             for sock in readable:
-                data, address = sock.recvfrom(2048)
-                arrival = time.time()
+                # Everything queued, so arrival times lag the kernel's as little as possible.
+                while True:
+                    try:
+                        data, address = sock.recvfrom(2048)
+                    except BlockingIOError:
+                        break
+                    datagrams.append((sock, data, address, time.time()))
+            for sock, data, address, arrival in datagrams:
                 if sock is self.rtp:
                     if len(data) >= 2 and 200 <= data[1] <= 204:
                         self.rtcp_on_rtp_port.append(data)
