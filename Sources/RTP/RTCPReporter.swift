@@ -149,8 +149,9 @@ public struct RTCPReporter: Sendable {
 
     private func roundTrip(_ blocks: RTCPReportBlocks, wallclock: NTPTimestamp) -> TimeAmount? {
         var rtt: TimeAmount?
-        for block in blocks where block.ssrc == ssrc {
-            if let value = RoundTripTime.from(block, arrival: wallclock) { rtt = value }
+        for index in 0..<blocks.count {
+            let block = blocks[index]
+            if block.ssrc == ssrc, let value = RoundTripTime.from(block, arrival: wallclock) { rtt = value }
         }
         return rtt
     }
@@ -158,7 +159,7 @@ public struct RTCPReporter: Sendable {
     /// The index of `ssrc` among the sources, adding it (in place of the source heard least
     /// recently when the table is full).
     private mutating func sourceIndex(_ ssrc: UInt32, at now: NIODeadline) -> Int {
-        if let index = sources.firstIndex(where: { $0.ssrc == ssrc }) { return index }
+        for index in sources.indices where sources[index].ssrc == ssrc { return index }
         let source = Source(ssrc: ssrc, statistics: RTPReceiveStatistics(clockRate: clockRate), lastHeard: now)
         if sources.count < Self.maximumSources {
             sources.append(source)

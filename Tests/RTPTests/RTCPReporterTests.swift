@@ -1,3 +1,4 @@
+import Glibc
 import NIOCore
 import Testing
 @testable import RTP
@@ -283,5 +284,63 @@ struct RTCPReporterTests {
         #expect(!other.reportIsDue(at: Self.time(3749), using: &upper))
         let initial = try #require(other.nextReport)
         #expect(initial > Self.time(3749) && initial <= Self.time(3750))
+    }
+}
+
+/// The allocation counter of `Benchmarks/Transcoding/AllocationCounter`, when it is preloaded
+/// (`LD_PRELOAD=…/libAllocationCounter.so swift test --skip-build --no-parallel --filter
+/// RTCPReporterAllocationTests`).
+let allocationCount: (@convention(c) () -> Int)? = {
+    guard let symbol = dlsym(nil, "switchboard_allocation_count") else { return nil }
+    return unsafeBitCast(symbol, to: (@convention(c) () -> Int).self)
+}()
+
+@Suite("RTCP reporter allocations")
+struct RTCPReporterAllocationTests {
+    /// The per-packet events and the peer's reports allocate nothing once the source is known.
+    /// (Writing a report, every few seconds, is not counted: in an unoptimised build the
+    /// writer's generic report-block parameter still allocates there.)
+    @Test(.enabled(if: allocationCount != nil, "needs the allocation counter preloaded"))
+    func packetsAndIncomingReportsAllocateNothing() throws {
+        let count = try #require(allocationCount)
+        var reporter = RTCPReporter(ssrc: 1, cname: "a CNAME longer than fifteen bytes", clockRate: 8000)
+        let peerReport = hex("""
+            81 C8 00 0C  00 00 00 02  00 00 12 34  56 78 00 00  00 00 00 00  00 00 00 10  00 00 0A 00
+            00 00 00 01  00 00 00 00  00 00 00 01  00 00 00 00  00 10 00 00  00 00 10 00
+            """)
+        let start = NIODeadline.uptimeNanoseconds(1_000_000_000)
+        var random = SystemRandomNumberGenerator()
+        // Counted per run of 1000 packets; the counter is process-wide, so another thread of
+        // the test runner may allocate now and then: the quietest run must show none. A real
+        // allocation shows in every run (at least 20: one per incoming report).
+        var runs: [Int] = []
+        runs.reserveCapacity(5)
+        var index = 0
+        for run in 0..<6 {
+            var allocations = 0
+            for _ in 0..<1000 {
+                let now = start + .milliseconds(Int64(index) * 20)
+                let before = count()
+                reporter.recordSent(timestamp: UInt32(index) * 160, payloadLength: 160, at: now)
+                reporter.recordReceived(
+                    ssrc: 2, sequenceNumber: UInt16(truncatingIfNeeded: index), timestamp: UInt32(index) * 160, payloadLength: 160, arrival: now
+                )
+                if index % 50 == 0 {
+                    try peerReport.withUnsafeBytes { raw in
+                        _ = reporter.receive(
+                            try RTCPCompoundPacket(validating: raw), arrival: now, wallclock: NTPTimestamp(seconds: 0x10, fraction: 0x5000_0000)
+                        )
+                    }
+                    _ = reporter.reportIsDue(at: now, using: &random)
+                }
+                allocations += count() - before
+                index += 1
+            }
+            // The first run makes the source's room.
+            if run > 0 { runs.append(allocations) }
+        }
+        #expect(runs.min() == 0, "allocations per 1000 packets: \(runs)")
+        #expect(reporter.roundTripTime == .milliseconds(250))
+        #expect(reporter.mainSource?.receivedPackets == 5999)
     }
 }
