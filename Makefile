@@ -21,6 +21,9 @@ run: build
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --parallel
+	# Allocation tests (skipped above): alone, with the malloc counter preloaded.
+	cc -O2 -shared -fPIC -o .build/libAllocationCounter.so Benchmarks/Transcoding/AllocationCounter/counter.c
+	LD_PRELOAD=$(CURDIR)/.build/libAllocationCounter.so $(SWIFT) test --skip-build --no-parallel --filter AllocationTests
 	$(PY) -m pytest Tests/EndToEnd
 	FUZZ_SECONDS=$(or $(FUZZ_SECONDS),60) bash Fuzz/run.sh
 

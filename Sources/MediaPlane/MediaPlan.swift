@@ -108,6 +108,8 @@ public struct MediaBridgePlan: Hashable, Sendable {
     public var calleePacketTime: UInt32
     /// The SSRC of what the gateway sends the browser, announced in the answer.
     public var browserSSRC: UInt32
+    /// The gateway's CNAME on the browser leg, announced with `a=ssrc` and sent in its SDES.
+    public var browserCNAME: String = MediaPlan.defaultBrowserCNAME
 }
 
 /// The translation between the two legs' session descriptions: the browser's WebRTC offer
@@ -169,11 +171,13 @@ public enum MediaPlan {
     /// - Parameters:
     ///   - browserSSRC: the SSRC the gateway sends to the browser with, announced with `a=ssrc`
     ///     and `a=msid` so the browser can route the stream before any MID extension.
+    ///   - browserCNAME: the CNAME announced for it and sent in the gateway's RTCP.
     ///   - direction: the direction the gateway wants on the browser leg; by default the call
     ///     centre's in its answer (a call on hold stays on hold when the browser re-offers).
     public static func browserAnswer(
         for browser: BrowserOffer, calleeAnswer: SDPSessionDescription, local: WebRTCTransportParameters,
-        sessionID: String, sessionVersion: UInt64 = 1, browserSSRC: UInt32 = 0x5357_4244, direction: SDPDirection? = nil
+        sessionID: String, sessionVersion: UInt64 = 1, browserSSRC: UInt32 = 0x5357_4244,
+        browserCNAME: String = MediaPlan.defaultBrowserCNAME, direction: SDPDirection? = nil
     ) throws(MediaPlanError) -> (answer: SDPSessionDescription, plan: MediaBridgePlan) {
         guard let calleeMedia = calleeAnswer.media.first(where: { $0.media == .audio && !$0.isDisabled }) else {
             throw .unusableAnswer("no accepted audio stream")
@@ -237,7 +241,7 @@ public enum MediaPlan {
         )
         transport.append(name: "end-of-candidates")
         transport.append(name: "msid", value: "switchboard audio")
-        transport.append(name: "ssrc", value: "\(browserSSRC) cname:switchboard")
+        transport.append(name: "ssrc", value: "\(browserSSRC) cname:\(browserCNAME)")
         transport.append(name: "ssrc", value: "\(browserSSRC) msid:switchboard audio")
         let answer = negotiation.makeAnswer(
             origin: SDPOrigin(sessionID: sessionID, sessionVersion: sessionVersion, addressType: addressType, unicastAddress: local.host),
@@ -273,9 +277,36 @@ public enum MediaPlan {
             browserDirection: answeredAudio.direction,
             calleeDirection: calleeMedia.effectiveDirection(in: calleeAnswer),
             calleePacketTime: calleeMedia.attributes.packetTime ?? 20,
-            browserSSRC: browserSSRC
+            browserSSRC: browserSSRC,
+            browserCNAME: browserCNAME
         )
         return (answer, plan)
+    }
+
+    /// The browser leg's CNAME when none is given.
+    public static let defaultBrowserCNAME = "switchboard"
+
+    /// A CNAME for one leg of one call (RFC 7022 §4.2): 96 random bits in base64, 16
+    /// characters, so nothing about the host or the other leg shows.
+    public static func randomCNAME() -> String {
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+        var generator = SystemRandomNumberGenerator()
+        // 48 random bits for each half of the name.
+        var halves: (UInt64, UInt64) = (generator.next(), generator.next())
+        var characters: [UInt8] = []
+        characters.reserveCapacity(16)
+        for index in 0..<16 {
+            let value: Int
+            if index < 8 {
+                value = Int(halves.0 & 0x3F)
+                halves.0 >>= 6
+            } else {
+                value = Int(halves.1 & 0x3F)
+                halves.1 >>= 6
+            }
+            characters.append(alphabet[value])
+        }
+        return String(decoding: characters, as: UTF8.self)
     }
 
     /// RFC 8445 §5.1.2.1 with type preference 126 (host), local preference 65535, component 1.

@@ -169,6 +169,8 @@ public final class BrowserCallMedia: @unchecked Sendable {
     var calleeSessionVersion: UInt64 = 1
     /// What the browser receives is sent under this SSRC, whatever the call centre uses.
     let browserSSRC = UInt32.random(in: 1...UInt32.max)
+    /// The gateway's CNAME towards the browser (its SDES and `a=ssrc`), stable for the call.
+    let browserCNAME = MediaPlan.randomCNAME()
     /// The call centre's SDP the browser answer was made from, and that answer.
     fileprivate(set) var answered: (callee: SDPSessionDescription, browser: SDPSessionDescription, plan: MediaBridgePlan)?
     /// The `o=` version of the descriptions sent to the browser (answers and re-offers alike).
@@ -194,7 +196,8 @@ public final class BrowserCallMedia: @unchecked Sendable {
         if let answered, answered.callee == calleeAnswer { return answered.browser }
         let version = browserSessionVersion + 1
         let (answer, plan) = try MediaPlan.browserAnswer(
-            for: offer, calleeAnswer: calleeAnswer, local: local, sessionID: sessionID, sessionVersion: version, browserSSRC: browserSSRC
+            for: offer, calleeAnswer: calleeAnswer, local: local, sessionID: sessionID, sessionVersion: version, browserSSRC: browserSSRC,
+            browserCNAME: browserCNAME
         )
         let first = answered == nil
         answered = (calleeAnswer, answer, plan)
@@ -287,7 +290,7 @@ extension BrowserCallMedia {
         let version = browserSessionVersion + 1
         guard let (answer, plan) = try? MediaPlan.browserAnswer(
             for: browser, calleeAnswer: answered.callee, local: local, sessionID: sessionID, sessionVersion: version, browserSSRC: browserSSRC,
-            direction: browserLegDirection
+            browserCNAME: browserCNAME, direction: browserLegDirection
         ),
             let remote = try? ICECredentials(usernameFragment: browser.iceUsernameFragment, password: browser.icePassword),
             let localCredentials = try? ICECredentials(usernameFragment: local.iceUsernameFragment, password: local.icePassword)

@@ -1,3 +1,4 @@
+import Glibc
 import Logging
 import Media
 public import NIOCore
@@ -26,6 +27,11 @@ public enum MediaEndCause: String, Sendable, Hashable {
 /// Confined to one event loop: every method runs on ``loop``, and nothing here locks. Packets
 /// are handled in the receive callback and written to the other leg at once; writes are
 /// flushed once per read batch.
+///
+/// RTCP is terminated per leg: each leg has its own ``RTCPReporter`` (the gateway's SSRC and
+/// CNAME on that leg, the sources heard on it). Reports from the peer are read (LSR, round-trip
+/// time); the gateway's own SR or RR with SDES goes out on the leg's schedule from the
+/// half-second tick, built in a buffer allocated once, and a BYE when the session closes.
 final class MediaSession: @unchecked Sendable {
     enum Socket: Hashable, Sendable {
         case browser, callee, calleeRTCP
@@ -46,6 +52,12 @@ final class MediaSession: @unchecked Sendable {
     private var pendingFlush: Set<Socket> = []
     /// Room to rebuild one packet in, allocated once.
     private let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 2048, alignment: 8)
+    /// Room to build one RTCP compound packet in, allocated once.
+    private let rtcpScratch = UnsafeMutableRawBufferPointer.allocate(byteCount: MediaSession.rtcpCapacity, alignment: 8)
+    /// The RTCP datagram being sent, reused.
+    private var rtcpBuffer = ByteBuffer()
+    /// The largest compound report: SR, 8 blocks, SDES, BYE; SRTCP's trailer fits after it.
+    static let rtcpCapacity = 512
 
     // Browser leg.
     var ice: ICELiteAgent
@@ -60,6 +72,15 @@ final class MediaSession: @unchecked Sendable {
     // SIP leg.
     var calleeAddress: SocketAddress?
     private var calleeLatched = false
+    /// Where the call centre receives RTCP: the answer's RTCP port (the RTP port with rtcp-mux),
+    /// latched to where its RTCP comes from.
+    private var calleeRTCPAddress: SocketAddress?
+    private var calleeRTCPLatched = false
+    /// The SSRC of everything the gateway sends the call centre, relayed or transcoded, so the
+    /// browser's SSRC does not cross the bridge.
+    let calleeSSRC: UInt32
+    /// The gateway's CNAME on the SIP leg, unrelated to the browser leg's.
+    let calleeCNAME: String
     /// The call centre put the call on hold: nothing is sent to it, and silence is not a timeout.
     private var calleeHolding = false
 
@@ -76,9 +97,12 @@ final class MediaSession: @unchecked Sendable {
     var onEnded: (@Sendable (MediaEndCause) -> Void)?
     /// Called once, on ``loop``, with the final counters when the session closes.
     var onClosed: (@Sendable (MediaStatistics) -> Void)?
-    /// Sequence and jitter tracking of what each side sends (RFC 3550 A.1, A.8).
-    private var browserReceive: RTPReceiveStatistics?
-    private var calleeReceive: RTPReceiveStatistics?
+    /// Each leg's RTCP: what the gateway sent on it, what each source sent (RFC 3550 A.1, A.8).
+    private(set) var browserRTCP: RTCPReporter?
+    private(set) var calleeRTCP: RTCPReporter?
+    /// The wallclock of SR NTP timestamps, as the monotonic clock plus the real time at start,
+    /// so LSR and round-trip times are not disturbed by clock steps.
+    private let wallclockBase: (deadline: NIODeadline, unixNanoseconds: Int64)
 
     init(
         loop: any EventLoop, configuration: Configuration, local: WebRTCTransportParameters,
@@ -102,11 +126,22 @@ final class MediaSession: @unchecked Sendable {
             configuration: .init(role: dtlsRole == .passive ? .server : .client, certificate: certificate, remoteFingerprint: fingerprint)
         )
         lastMedia = .now()
+        calleeSSRC = UInt32.random(in: 1...UInt32.max)
+        calleeCNAME = MediaPlan.randomCNAME()
+        var realtime = timespec()
+        clock_gettime(CLOCK_REALTIME, &realtime)
+        wallclockBase = (.now(), Int64(realtime.tv_sec) * 1_000_000_000 + Int64(realtime.tv_nsec))
         MediaMetrics.shared.sessions.increment()
     }
 
     deinit {
         scratch.deallocate()
+        rtcpScratch.deallocate()
+    }
+
+    /// The NTP wallclock at `deadline`.
+    func wallclock(_ deadline: NIODeadline) -> NTPTimestamp {
+        NTPTimestamp(unixNanoseconds: wallclockBase.unixNanoseconds + (deadline - wallclockBase.deadline).nanoseconds)
     }
 
     // MARK: Life cycle
@@ -117,13 +152,16 @@ final class MediaSession: @unchecked Sendable {
         statistics.mode = plan.mode == .relay ? "relay" : "transcode"
         statistics.browserCodec = plan.browserAudio.codec.rtpMapEncoding
         statistics.calleeCodec = plan.calleeAudio.codec.rtpMapEncoding
-        browserReceive = RTPReceiveStatistics(clockRate: Int(plan.browserAudio.codec.clockRate))
-        calleeReceive = RTPReceiveStatistics(clockRate: Int(plan.calleeAudio.codec.clockRate))
+        makeReporters(plan)
+        rtcpBuffer.reserveCapacity(Self.rtcpCapacity + 64)
         if !calleeLatched {
             calleeAddress = try? SocketAddress(ipAddress: plan.calleeHost, port: Int(plan.calleePort))
         }
+        if !calleeRTCPLatched {
+            calleeRTCPAddress = try? SocketAddress(ipAddress: plan.calleeHost, port: Int(plan.calleeRTCPPort))
+        }
         if plan.mode == .transcode {
-            transcoding = try? TranscodingPath(plan: plan, opus: configuration.opus)
+            transcoding = try? TranscodingPath(plan: plan, opus: configuration.opus, calleeSSRC: calleeSSRC)
         }
         let now = NIODeadline.now()
         // The connectivity timeout counts from the answer, not from the offer.
@@ -146,8 +184,23 @@ final class MediaSession: @unchecked Sendable {
             calleeLatched = false
             calleeAddress = try? SocketAddress(ipAddress: plan.calleeHost, port: Int(plan.calleePort))
         }
+        if !calleeRTCPLatched || previous?.calleeHost != plan.calleeHost || previous?.calleeRTCPPort != plan.calleeRTCPPort {
+            calleeRTCPLatched = false
+            calleeRTCPAddress = try? SocketAddress(ipAddress: plan.calleeHost, port: Int(plan.calleeRTCPPort))
+        }
         if plan.mode == .transcode, previous?.calleeAudio != plan.calleeAudio || previous?.browserAudio != plan.browserAudio {
-            transcoding = try? TranscodingPath(plan: plan, opus: configuration.opus)
+            transcoding = try? TranscodingPath(plan: plan, opus: configuration.opus, calleeSSRC: calleeSSRC)
+        }
+        makeReporters(plan)
+    }
+
+    /// A reporter per leg, at the clock rate of the leg's codec (kept while that stays).
+    private func makeReporters(_ plan: MediaBridgePlan) {
+        if browserRTCP?.clockRate != Int(plan.browserAudio.codec.clockRate) {
+            browserRTCP = RTCPReporter(ssrc: plan.browserSSRC, cname: plan.browserCNAME, clockRate: Int(plan.browserAudio.codec.clockRate))
+        }
+        if calleeRTCP?.clockRate != Int(plan.calleeAudio.codec.clockRate) {
+            calleeRTCP = RTCPReporter(ssrc: calleeSSRC, cname: calleeCNAME, clockRate: Int(plan.calleeAudio.codec.clockRate))
         }
     }
 
@@ -157,6 +210,9 @@ final class MediaSession: @unchecked Sendable {
         if let address, let socket = try? SocketAddress(ipAddress: address.host, port: Int(address.port)), socket != calleeAddress {
             calleeAddress = socket
             calleeLatched = false
+            // The re-offer's answer does not multiplex RTCP: it goes to the next port.
+            calleeRTCPAddress = try? SocketAddress(ipAddress: address.host, port: Int(address.port &+ 1))
+            calleeRTCPLatched = false
         }
         lastMedia = .now()
     }
@@ -171,6 +227,10 @@ final class MediaSession: @unchecked Sendable {
     func close() {
         if !isClosing {
             isClosing = true
+            // The last reports, with BYE (RFC 3550 §6.6).
+            let now = NIODeadline.now()
+            sendBrowserReport(now: now, goodbye: true)
+            sendCalleeReport(now: now, goodbye: true)
             reportMetrics()
             updateQuality()
             onClosed?(statistics)
@@ -204,25 +264,62 @@ final class MediaSession: @unchecked Sendable {
         if !delta.isEmpty { MediaMetrics.shared.add(delta) }
     }
 
-    /// Loss and jitter from the receive trackers into ``statistics``.
+    /// Loss and jitter of each leg's main source (its audio) into ``statistics``.
     private func updateQuality() {
-        if let browserReceive {
-            statistics.browser.packetsLost = Int(max(0, browserReceive.cumulativeLost))
-            statistics.browser.jitterMilliseconds = browserReceive.jitterSeconds * 1000
+        if let source = browserRTCP?.mainSource {
+            statistics.browser.packetsLost = Int(max(0, source.cumulativeLost))
+            statistics.browser.jitterMilliseconds = source.jitterSeconds * 1000
         }
-        if let calleeReceive {
-            statistics.callee.packetsLost = Int(max(0, calleeReceive.cumulativeLost))
-            statistics.callee.jitterMilliseconds = calleeReceive.jitterSeconds * 1000
+        if let source = calleeRTCP?.mainSource {
+            statistics.callee.packetsLost = Int(max(0, source.cumulativeLost))
+            statistics.callee.jitterMilliseconds = source.jitterSeconds * 1000
         }
     }
 
-    /// Feeds one RTP packet's header into a leg's tracker.
-    private func track(_ buffer: ByteBuffer, in tracker: inout RTPReceiveStatistics?, payloadType: UInt8?) {
-        guard tracker != nil else { return }
+    enum Leg {
+        case browser, callee
+    }
+
+    /// Feeds a received RTP packet's header into the leg's RTCP (every payload type of a source
+    /// shares its sequence numbers).
+    private func trackReceived(_ buffer: ByteBuffer, on leg: Leg, at now: NIODeadline) {
         buffer.withUnsafeReadableBytes { bytes in
-            guard let header = try? RTPHeader(parsing: bytes), header.payloadType == payloadType else { return }
-            _ = tracker?.record(sequenceNumber: header.sequenceNumber, timestamp: header.timestamp, payloadLength: header.payloadLength, arrival: .now())
+            guard let header = try? RTPHeader(parsing: bytes) else { return }
+            switch leg {
+            case .browser:
+                browserRTCP?.recordReceived(
+                    ssrc: header.ssrc, sequenceNumber: header.sequenceNumber, timestamp: header.timestamp,
+                    payloadLength: header.payloadLength, arrival: now
+                )
+            case .callee:
+                calleeRTCP?.recordReceived(
+                    ssrc: header.ssrc, sequenceNumber: header.sequenceNumber, timestamp: header.timestamp,
+                    payloadLength: header.payloadLength, arrival: now
+                )
+            }
         }
+    }
+
+    /// Counts an RTP packet (not yet protected) the gateway sends on a leg, for its SR. Only the
+    /// audio payload type moves the SR's RTP timestamp mapping.
+    private func trackSent(_ bytes: UnsafeRawBufferPointer, on leg: Leg, at now: NIODeadline) {
+        guard let plan, let header = try? RTPHeader(parsing: bytes) else { return }
+        switch leg {
+        case .browser:
+            browserRTCP?.recordSent(
+                timestamp: header.timestamp, payloadLength: header.payloadLength,
+                timing: header.payloadType == plan.browserAudio.payloadType, at: now
+            )
+        case .callee:
+            calleeRTCP?.recordSent(
+                timestamp: header.timestamp, payloadLength: header.payloadLength,
+                timing: header.payloadType == plan.calleeAudio.payloadType, at: now
+            )
+        }
+    }
+
+    private func trackSent(_ buffer: ByteBuffer, on leg: Leg, at now: NIODeadline) {
+        buffer.withUnsafeReadableBytes { trackSent($0, on: leg, at: now) }
     }
 
     private func periodic() {
@@ -234,7 +331,10 @@ final class MediaSession: @unchecked Sendable {
         }
         if !calleeHolding, now - lastMedia > TimeAmount.nanoseconds(configuration.mediaTimeout.nanoseconds) {
             end(.mediaTimeout)
+            return
         }
+        sendBrowserReport(now: now, goodbye: false)
+        sendCalleeReport(now: now, goodbye: false)
     }
 
     // MARK: Receive
@@ -281,8 +381,9 @@ final class MediaSession: @unchecked Sendable {
                 statistics.browser.authenticationFailures += 1
                 return
             }
-            lastMedia = .now()
-            track(buffer, in: &browserReceive, payloadType: plan?.browserAudio.payloadType)
+            let now = NIODeadline.now()
+            lastMedia = now
+            trackReceived(buffer, on: .browser, at: now)
             forwardToCallee(&buffer)
         case .rtcp:
             guard let srtp else { return }
@@ -292,7 +393,7 @@ final class MediaSession: @unchecked Sendable {
                 statistics.browser.authenticationFailures += 1
                 return
             }
-            absorbRTCP(buffer, into: \.browser)
+            absorbRTCP(buffer, on: .browser)
         default:
             statistics.browser.malformed += 1
         }
@@ -308,7 +409,7 @@ final class MediaSession: @unchecked Sendable {
         }
         let kind = buffer.withUnsafeReadableBytes { DatagramKind(classifying: $0) }
         if kind == .rtcp {
-            absorbRTCP(buffer, into: \.callee)
+            absorbRTCP(buffer, on: .callee)
             return
         }
         guard kind == .rtp else {
@@ -317,19 +418,44 @@ final class MediaSession: @unchecked Sendable {
         }
         statistics.callee.packetsReceived += 1
         statistics.callee.bytesReceived += buffer.readableBytes
-        lastMedia = .now()
-        track(buffer, in: &calleeReceive, payloadType: plan?.calleeAudio.payloadType)
+        let now = NIODeadline.now()
+        lastMedia = now
+        trackReceived(buffer, on: .callee, at: now)
         forwardToBrowser(&buffer)
     }
 
     private func receiveCalleeRTCP(_ buffer: inout ByteBuffer, from address: SocketAddress) {
-        absorbRTCP(buffer, into: \.callee)
+        // Symmetric RTCP: reports go back to where the call centre's reports come from.
+        if !calleeRTCPLatched {
+            calleeRTCPLatched = true
+            calleeRTCPAddress = address
+        } else if address != calleeRTCPAddress {
+            return
+        }
+        absorbRTCP(buffer, on: .callee)
     }
 
-    /// RTCP is terminated per leg: it is validated and counted; nothing is relayed.
-    private func absorbRTCP(_ buffer: ByteBuffer, into leg: WritableKeyPath<MediaStatistics, MediaStatistics.Leg>) {
-        let valid = buffer.withUnsafeReadableBytes { (try? RTCPCompoundPacket(validating: $0)) != nil }
-        if !valid { statistics[keyPath: leg].malformed += 1 }
+    /// RTCP is terminated per leg: it is validated and read into the leg's reporter (LSR of the
+    /// peer's SRs, round-trip time from its blocks about the gateway); nothing is relayed.
+    private func absorbRTCP(_ buffer: ByteBuffer, on leg: Leg) {
+        let now = NIODeadline.now()
+        let wallclock = self.wallclock(now)
+        let outcome = buffer.withUnsafeReadableBytes { bytes -> (valid: Bool, rtt: TimeAmount?) in
+            guard let compound = try? RTCPCompoundPacket(validating: bytes) else { return (false, nil) }
+            switch leg {
+            case .browser: return (true, browserRTCP?.receive(compound, arrival: now, wallclock: wallclock))
+            case .callee: return (true, calleeRTCP?.receive(compound, arrival: now, wallclock: wallclock))
+            }
+        }
+        let milliseconds = outcome.rtt.map { Double($0.nanoseconds) / 1e6 }
+        switch leg {
+        case .browser:
+            if !outcome.valid { statistics.browser.malformed += 1 }
+            if let milliseconds { statistics.browser.roundTripMilliseconds = milliseconds }
+        case .callee:
+            if !outcome.valid { statistics.callee.malformed += 1 }
+            if let milliseconds { statistics.callee.roundTripMilliseconds = milliseconds }
+        }
     }
 
     private func iceEvent(_ event: ICEEvent) {
@@ -349,10 +475,15 @@ final class MediaSession: @unchecked Sendable {
     private func forwardToCallee(_ buffer: inout ByteBuffer) {
         guard let plan, let calleeAddress, !calleeHolding else { return }
         if plan.mode == .transcode, let transcoding {
-            transcoding.browserToCallee(buffer) { packet in self.send(packet, on: .callee, to: calleeAddress) }
+            let now = NIODeadline.now()
+            transcoding.browserToCallee(buffer) { packet in
+                self.trackSent(packet, on: .callee, at: now)
+                self.send(packet, on: .callee, to: calleeAddress)
+            }
             statistics.callee.packetsSent = transcoding.sentToCallee
             return
         }
+        let calleeSSRC = self.calleeSSRC
         let forwarded = buffer.withUnsafeMutableReadableBytes { bytes -> Int? in
             guard let packet = try? RTPMutablePacket(bytes) else { return nil }
             if packet.payloadType == plan.browserAudio.payloadType {
@@ -362,10 +493,12 @@ final class MediaSession: @unchecked Sendable {
             } else {
                 return nil
             }
+            packet.ssrc = calleeSSRC
             return try? packet.removeExtension()
         }
         guard let length = forwarded else { return }
         buffer.moveWriterIndex(to: buffer.readerIndex + length)
+        trackSent(buffer, on: .callee, at: .now())
         statistics.callee.packetsSent += 1
         statistics.callee.bytesSent += length
         send(buffer, on: .callee, to: calleeAddress)
@@ -374,8 +507,10 @@ final class MediaSession: @unchecked Sendable {
     private func forwardToBrowser(_ buffer: inout ByteBuffer) {
         guard let plan, let srtp, let browserAddress else { return }
         if plan.mode == .transcode, let transcoding {
+            let now = NIODeadline.now()
             transcoding.calleeToBrowser(buffer) { packet in
                 var packet = packet
+                self.trackSent(packet, on: .browser, at: now)
                 guard (try? srtp.protectRTP(&packet)) != nil else { return }
                 self.send(packet, on: .browser, to: browserAddress)
             }
@@ -401,6 +536,7 @@ final class MediaSession: @unchecked Sendable {
             return Self.writeBrowserPacket(into: scratch, fields: fields, plan: plan, payload: UnsafeRawBufferPointer(rebasing: bytes[header.payload]))
         }
         guard let length else { return }
+        trackSent(UnsafeRawBufferPointer(rebasing: scratch[..<length]), on: .browser, at: .now())
         buffer.clear()
         buffer.writeBytes(UnsafeRawBufferPointer(rebasing: scratch[..<length]))
         guard (try? srtp.protectRTP(&buffer)) != nil else { return }
@@ -456,6 +592,43 @@ final class MediaSession: @unchecked Sendable {
         default:
             break
         }
+    }
+
+    // MARK: RTCP
+
+    /// Sends the browser leg's report over SRTCP on the muxed port when it is due (or a final
+    /// one with BYE).
+    private func sendBrowserReport(now: NIODeadline, goodbye: Bool) {
+        guard let srtp, let browserAddress, browserRTCP != nil else { return }
+        var random = SystemRandomNumberGenerator()
+        guard goodbye || browserRTCP?.reportIsDue(at: now, using: &random) == true else { return }
+        let wallclock = self.wallclock(now)
+        guard let length = try? browserRTCP?.writeReport(into: rtcpScratch, at: now, wallclock: wallclock, goodbye: goodbye, using: &random)
+        else { return }
+        rtcpBuffer.clear()
+        rtcpBuffer.writeBytes(UnsafeRawBufferPointer(rebasing: rtcpScratch[..<length]))
+        guard (try? srtp.protectRTCP(&rtcpBuffer)) != nil else { return }
+        send(rtcpBuffer, on: .browser, to: browserAddress)
+        // Flushed at once, so the buffer is no longer shared when it is reused.
+        flush(.browser)
+    }
+
+    /// Sends the SIP leg's report in plain RTCP when it is due (or a final one with BYE): from
+    /// the RTP socket with rtcp-mux, otherwise from the RTCP socket (RTP port + 1). Nothing goes
+    /// to a call centre that holds the call.
+    private func sendCalleeReport(now: NIODeadline, goodbye: Bool) {
+        guard let plan, !calleeHolding, calleeRTCP != nil else { return }
+        let multiplexed = plan.calleeRTCPPort == plan.calleePort
+        guard let address = multiplexed ? calleeAddress : calleeRTCPAddress else { return }
+        var random = SystemRandomNumberGenerator()
+        guard goodbye || calleeRTCP?.reportIsDue(at: now, using: &random) == true else { return }
+        let wallclock = self.wallclock(now)
+        guard let length = try? calleeRTCP?.writeReport(into: rtcpScratch, at: now, wallclock: wallclock, goodbye: goodbye, using: &random)
+        else { return }
+        rtcpBuffer.clear()
+        rtcpBuffer.writeBytes(UnsafeRawBufferPointer(rebasing: rtcpScratch[..<length]))
+        send(rtcpBuffer, on: multiplexed ? .callee : .calleeRTCP, to: address)
+        flush(.callee)
     }
 
     // MARK: Send

@@ -134,7 +134,8 @@ final class TranscodingPath {
     let toCallee: Direction
     let toBrowser: Direction
 
-    init(plan: MediaBridgePlan, opus: OpusEncoder.Configuration) throws {
+    /// - Parameter calleeSSRC: the SSRC towards the call centre (random when nil).
+    init(plan: MediaBridgePlan, opus: OpusEncoder.Configuration, calleeSSRC: UInt32? = nil) throws {
         guard let browserCodec = AudioCodec(plan.browserAudio.codec), let calleeCodec = AudioCodec(plan.calleeAudio.codec) else {
             throw MediaPlanError.noCodecInCommon
         }
@@ -142,7 +143,7 @@ final class TranscodingPath {
         toCallee = Direction(
             transcoder: try Transcoder(from: browserCodec, to: calleeCodec, opus: opus),
             input: plan.browserAudio, output: plan.calleeAudio,
-            events: browserEvent.flatMap { input in calleeEvent.map { (input, $0) } }
+            events: browserEvent.flatMap { input in calleeEvent.map { (input, $0) } }, ssrc: calleeSSRC
         )
         let mid = plan.midExtensionID.flatMap { id in plan.audioMid.map { (id: UInt8(clamping: id), value: $0) } }
         toBrowser = Direction(

@@ -31,12 +31,16 @@ public struct RTCPCompoundWriter {
         buffer.writeUInt16(UInt16(truncatingIfNeeded: length / 4 - 1), at: written + 2)
     }
 
+    /// Writes the first `min(blocks.count, 31)` blocks, walking indices (no iterator or slice,
+    /// so unspecialised code allocates nothing either).
     @inlinable
-    mutating func writeReportBlocks(_ blocks: some Sequence<RTCPReportBlock>, at start: Int) {
+    mutating func writeReportBlocks(_ blocks: some Collection<RTCPReportBlock>, at start: Int) {
         var offset = start
-        for block in blocks {
-            block.write(into: buffer, at: offset)
+        var index = blocks.startIndex
+        for _ in 0..<Swift.min(blocks.count, 31) {
+            blocks[index].write(into: buffer, at: offset)
             offset += RTCPReportBlock.length
+            blocks.formIndex(after: &index)
         }
     }
 
@@ -57,7 +61,7 @@ public struct RTCPCompoundWriter {
         buffer.writeUInt32(senderInfo.rtpTimestamp, at: written + 16)
         buffer.writeUInt32(senderInfo.packetCount, at: written + 20)
         buffer.writeUInt32(senderInfo.octetCount, at: written + 24)
-        writeReportBlocks(reportBlocks.prefix(31), at: written + 28)
+        writeReportBlocks(reportBlocks, at: written + 28)
         written += length
     }
 
@@ -70,7 +74,7 @@ public struct RTCPCompoundWriter {
         guard buffer.count - written >= length else { throw .bufferTooSmall }
         writeHeader(count: reportBlocks.count, packetType: RTCPPacketType.receiverReport, length: length)
         buffer.writeUInt32(ssrc, at: written + 4)
-        writeReportBlocks(reportBlocks.prefix(31), at: written + 8)
+        writeReportBlocks(reportBlocks, at: written + 8)
         written += length
     }
 

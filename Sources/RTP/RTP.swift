@@ -7,6 +7,8 @@
 ///   ``RTCPMessage`` (decoded packets), ``RTCPCompoundWriter`` (build).
 /// - Statistics: ``RTPReceiveStatistics``, ``RTPSendStatistics``, ``RoundTripTime``,
 ///   ``VoiceQualityEstimate``, ``NTPTimestamp``.
+/// - Reporting: ``RTCPReporter`` (one participant's SR/RR, SDES and BYE, LSR and round-trip
+///   time from the peer's reports), ``RTCPReportInterval`` (RFC 3550 §6.2–6.3 schedule).
 /// - Playout: ``JitterBuffer``. Events: ``TelephoneEvent``, ``TelephoneEventRateConverter``.
 ///
 /// Everything on the packet path works on caller-owned `UnsafeRawBufferPointer` and

@@ -212,6 +212,13 @@ public struct RTPSendStatistics: Sendable {
         lastSendTime = time
     }
 
+    /// Counts a sent packet without moving the RTP timestamp mapping (for packets whose
+    /// timestamp does not follow the media clock, such as telephone events).
+    public mutating func count(payloadLength: Int) {
+        packetCount &+= 1
+        octetCount &+= UInt32(truncatingIfNeeded: max(payloadLength, 0))
+    }
+
     /// The sender information for an SR sent at `now`, whose wallclock is `wallclock`: the RTP
     /// timestamp is the last one sent advanced by the time since, at the clock rate.
     public func senderInfo(at now: NIODeadline, wallclock: NTPTimestamp) -> RTCPSenderInfo {

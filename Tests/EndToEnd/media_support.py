@@ -79,6 +79,13 @@ class CallResult:
     reinvite_final: str = ""
     # When each received audio frame arrived (time.monotonic()).
     arrivals: list[float] = field(default_factory=list)
+    offer_sdp: str = ""
+    # aiortc's getStats() just before the hang-up: RTCStats objects by id.
+    stats: dict = field(default_factory=dict)
+
+    def stats_of(self, kind: str) -> list:
+        """The stats entries of one type ("remote-inbound-rtp", "remote-outbound-rtp", ...)."""
+        return [entry for entry in self.stats.values() if getattr(entry, "type", None) == kind]
 
     @property
     def status(self) -> int:
@@ -216,6 +223,7 @@ class WebRTCBrowser:
         offer = self.pc.localDescription.sdp
         if offer_transform:
             offer = offer_transform(offer)
+        self.result.offer_sdp = offer
         ws = await websockets.connect(self.websocket_url, subprotocols=["sip"], open_timeout=10)
         try:
             await ws.send(self._request("INVITE", 1, offer))
@@ -247,6 +255,7 @@ class WebRTCBrowser:
                 await ws.send(self._request("ACK", self.cseq))
                 self.cseq += 1
             await self._talk(ws, talk_seconds)
+            self.result.stats = dict(await self.pc.getStats())
             if hangup and self.result.ended_by_peer is None:
                 await ws.send(self._request("BYE", self.cseq))
                 try:
@@ -280,3 +289,215 @@ def answer_port(sdp: str) -> int:
         if line.startswith("m=audio "):
             return int(line.split(" ")[1])
     raise AssertionError(f"no audio line in {sdp!r}")
+
+
+# --------------------------------------------------------------------------------------------
+# RTCP as the call centre sees it: a test-owned RTP/RTCP peer and a compound-packet parser.
+
+
+def ntp_now() -> int:
+    """The 64-bit NTP timestamp of the wallclock."""
+    now = time.time() + 2_208_988_800
+    return (int(now) << 32) | int((now % 1) * (1 << 32))
+
+
+def compact(ntp: int) -> int:
+    """The middle 32 bits of an NTP timestamp (LSR, RFC 3550 §6.4.1)."""
+    return (ntp >> 16) & 0xFFFFFFFF
+
+
+@dataclass
+class ReportBlock:
+    ssrc: int
+    fraction_lost: int
+    cumulative_lost: int
+    highest_sequence: int
+    jitter: int
+    lsr: int
+    dlsr: int
+
+
+@dataclass
+class RTCPPacket:
+    packet_type: int
+    count: int
+    ssrc: int
+    ntp: int = 0
+    rtp_timestamp: int = 0
+    packet_count: int = 0
+    octet_count: int = 0
+    blocks: list[ReportBlock] = field(default_factory=list)
+    cname: bytes | None = None
+    sources: list[int] = field(default_factory=list)
+
+
+def parse_rtcp(data: bytes) -> list[RTCPPacket]:
+    """The packets of a compound RTCP packet; raises ValueError when the lengths do not add up."""
+    packets = []
+    offset = 0
+    while offset < len(data):
+        if len(data) - offset < 8 or data[offset] >> 6 != 2:
+            raise ValueError(f"not RTCP at {offset}: {data.hex()}")
+        count = data[offset] & 0x1F
+        packet_type = data[offset + 1]
+        length = 4 * (int.from_bytes(data[offset + 2:offset + 4], "big") + 1)
+        body = data[offset:offset + length]
+        if len(body) != length:
+            raise ValueError(f"truncated RTCP: {data.hex()}")
+        packet = RTCPPacket(packet_type, count, int.from_bytes(body[4:8], "big"))
+        blocks_at = None
+        if packet_type == 200:
+            packet.ntp = int.from_bytes(body[8:16], "big")
+            packet.rtp_timestamp = int.from_bytes(body[16:20], "big")
+            packet.packet_count = int.from_bytes(body[20:24], "big")
+            packet.octet_count = int.from_bytes(body[24:28], "big")
+            blocks_at = 28
+        elif packet_type == 201:
+            blocks_at = 8
+        elif packet_type == 202 and count >= 1 and len(body) >= 10 and body[8] == 1:
+            packet.cname = body[10:10 + body[9]]
+        elif packet_type == 203:
+            packet.sources = [int.from_bytes(body[4 + 4 * i:8 + 4 * i], "big") for i in range(count)]
+        if blocks_at is not None:
+            for index in range(count):
+                block = body[blocks_at + 24 * index:blocks_at + 24 * (index + 1)]
+                lost = int.from_bytes(block[5:8], "big")
+                packet.blocks.append(
+                    ReportBlock(
+                        ssrc=int.from_bytes(block[0:4], "big"),
+                        fraction_lost=block[4],
+                        cumulative_lost=lost - (1 << 24) if lost & 0x800000 else lost,
+                        highest_sequence=int.from_bytes(block[8:12], "big"),
+                        jitter=int.from_bytes(block[12:16], "big"),
+                        lsr=int.from_bytes(block[16:20], "big"),
+                        dlsr=int.from_bytes(block[20:24], "big"),
+                    )
+                )
+        packets.append(packet)
+        offset += length
+    return packets
+
+
+class RTPPeer:
+    """The call centre's media, owned by the test: RTP on an even port of 127.0.0.1 and RTCP on
+    the next. Once the gateway's RTP arrives, it sends its own PCMU stream back (SSRC `ssrc`,
+    20 ms apart, sequence numbers `skip` left out: known loss) and every second an SR, with a
+    report block about the gateway's stream once the gateway's SR has come. It records every
+    datagram it gets, with the time it arrived."""
+
+    def __init__(self, ssrc: int = 0x5EE05EE0, first_sequence: int = 1000, skip: range = range(1010, 1013)) -> None:
+        import socket
+        import threading
+
+        self.ssrc = ssrc
+        self.first_sequence = first_sequence
+        self.skip = skip
+        while True:
+            self.rtp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            self.rtp.bind(("127.0.0.1", 0))
+            port = self.rtp.getsockname()[1]
+            self.rtcp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            try:
+                if port % 2:
+                    raise OSError("odd port")
+                self.rtcp.bind(("127.0.0.1", port + 1))
+                break
+            except OSError:
+                self.rtp.close()
+                self.rtcp.close()
+        self.port = port
+        self.rtp.setblocking(False)
+        self.rtcp.setblocking(False)
+        self.received_rtp: list[tuple[float, bytes, tuple]] = []
+        self.received_rtcp: list[tuple[float, bytes, tuple]] = []  # on the RTCP port
+        self.rtcp_on_rtp_port: list[bytes] = []
+        self.sent_srs: list[tuple[float, int]] = []  # (time, NTP)
+        self.sent_rtp = 0
+        self._gateway_sr: tuple[int, float] | None = None  # (LSR, arrival)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> "RTPPeer":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self.rtp.close()
+        self.rtcp.close()
+
+    def _sr(self, gateway_ssrc: int | None) -> bytes:
+        ntp = ntp_now()
+        self.sent_srs.append((time.time(), ntp))
+        blocks = b""
+        if self._gateway_sr is not None and gateway_ssrc is not None:
+            lsr, arrival = self._gateway_sr
+            dlsr = int((time.time() - arrival) * 65536)
+            blocks = gateway_ssrc.to_bytes(4, "big") + bytes(8) + bytes(4) + lsr.to_bytes(4, "big") + dlsr.to_bytes(4, "big")
+        count = len(blocks) // 24
+        sr = bytes([0x80 | count, 200]) + ((28 + len(blocks)) // 4 - 1).to_bytes(2, "big") + self.ssrc.to_bytes(4, "big")
+        sr += ntp.to_bytes(8, "big") + (self.sent_rtp * 160).to_bytes(4, "big")
+        sr += self.sent_rtp.to_bytes(4, "big") + (self.sent_rtp * 160).to_bytes(4, "big") + blocks
+        cname = b"agent-media"
+        chunk = self.ssrc.to_bytes(4, "big") + bytes([1, len(cname)]) + cname + b"\0"
+        chunk += b"\0" * (-len(chunk) % 4)
+        sdes = bytes([0x81, 202]) + ((4 + len(chunk)) // 4 - 1).to_bytes(2, "big") + chunk
+        return sr + sdes
+
+    def _run(self) -> None:
+        import select
+
+        gateway: tuple | None = None
+        gateway_ssrc: int | None = None
+        sequence = self.first_sequence
+        next_rtp = next_sr = 0.0
+        while not self._stop.is_set():
+            now = time.monotonic()
+            readable, _, _ = select.select([self.rtp, self.rtcp], [], [], 0.005)
+            datagrams = []
+            for sock in readable:
+                # Everything queued, so arrival times lag the kernel's as little as possible.
+                while True:
+                    try:
+                        data, address = sock.recvfrom(2048)
+                    except BlockingIOError:
+                        break
+                    datagrams.append((sock, data, address, time.time()))
+            for sock, data, address, arrival in datagrams:
+                if sock is self.rtp:
+                    if len(data) >= 2 and 200 <= data[1] <= 204:
+                        self.rtcp_on_rtp_port.append(data)
+                        continue
+                    self.received_rtp.append((arrival, data, address))
+                    gateway = address
+                    gateway_ssrc = int.from_bytes(data[8:12], "big")
+                else:
+                    self.received_rtcp.append((arrival, data, address))
+                    try:
+                        for packet in parse_rtcp(data):
+                            if packet.packet_type == 200:
+                                self._gateway_sr = (compact(packet.ntp), arrival)
+                    except ValueError:
+                        pass
+            if gateway is None:
+                continue
+            if now >= next_rtp:
+                next_rtp = now + 0.02 if next_rtp == 0 else next_rtp + 0.02
+                while sequence in self.skip:
+                    sequence += 1
+                header = bytes([0x80, 0]) + (sequence & 0xFFFF).to_bytes(2, "big")
+                header += ((sequence - self.first_sequence) * 160 & 0xFFFFFFFF).to_bytes(4, "big") + self.ssrc.to_bytes(4, "big")
+                self.rtp.sendto(header + b"\xff" * 160, gateway)
+                self.sent_rtp += 1
+                sequence += 1
+            if now >= next_sr:
+                next_sr = now + 1.0
+                self.rtcp.sendto(self._sr(gateway_ssrc), (gateway[0], gateway[1] + 1))
+
+    def reports(self) -> list[tuple[float, list[RTCPPacket]]]:
+        """The compound packets that came to the RTCP port, parsed, with their arrival times."""
+        return [(arrival, parse_rtcp(data)) for arrival, data, _ in self.received_rtcp]

@@ -7,6 +7,10 @@ every packet back), and the echo returns to the browser. The test checks the dec
 comes back: its frequency and its level. Once through the transcoding path (the browser offers
 Opus only: Opus <-> PCMU) and once through the relay path (the browser offers PCMU: SRTP <-> RTP,
 payload untouched).
+
+RTCP is terminated per leg: the gateway's own SR/RR with SDES reach aiortc (its stats gain
+`remote-inbound-rtp` and `remote-outbound-rtp` entries) and a test-owned call-centre media peer
+(RTCP on the RTP port + 1), and round-trip times from each peer's reports show in the call.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import numpy as np
 import pytest
 import requests
 
-from media_support import WebRTCBrowser, answer_port, run, tone_analysis
+from media_support import RTPPeer, WebRTCBrowser, answer_port, compact, run, tone_analysis
 from sip_support import Sipp, body, create_trunk, header, sipp_binary, wait_for_listed_call
 from support import Client, ServerProcess, poll
 
@@ -330,3 +334,156 @@ def test_another_session_cannot_take_a_call_over(admin: Client, server: ServerPr
     assert result.ended_by_peer is None
     assert_tone_came_back(result, "after a takeover attempt")
     uas.wait(timeout=15)
+
+
+# --------------------------------------------------------------------------------------------
+# RTCP: the gateway reports on each leg (RFC 3550 §6.4) and measures each leg's round-trip time.
+
+
+def ssrc_lines(sdp: str) -> dict[int, str]:
+    """`a=ssrc:<ssrc> cname:<cname>` of an SDP, as {ssrc: cname}."""
+    found = {}
+    for line in sdp.split("\r\n"):
+        if line.startswith("a=ssrc:") and " cname:" in line:
+            ssrc, cname = line[len("a=ssrc:"):].split(" cname:", 1)
+            found[int(ssrc)] = cname.strip()
+    return found
+
+
+def completed_call_media(admin: Client, widget: dict) -> dict:
+    """GET /v1/calls/{id} of the widget's completed call once its media report is in."""
+    listed = wait_for_listed_call(admin, lambda c: c["status"] == "completed", widgetId=widget["id"], timeout=20)
+
+    def media() -> dict | None:
+        call = admin.get(f"/v1/calls/{listed['id']}").json()
+        return call if call.get("media") else None
+
+    assert poll(media, timeout=10), f"no media report on {listed['id']}"
+    return media()["media"]
+
+
+@pytest.mark.parametrize("codecs", [["audio/PCMU"], ["audio/opus"]], ids=["relay", "transcode"])
+def test_the_browser_gets_the_gateways_reports_and_the_call_its_round_trip(
+    admin: Client, server: ServerProcess, tmp_path: Path, codecs: list[str]
+) -> None:
+    uas = echo_call_centre(tmp_path, f"echo-rtcp-{codecs[0][6:].lower()}")
+    widget, session = widget_session(admin, uas, f"rtcp {codecs[0]}")
+    result = run(WebRTCBrowser(session["websocketUrl"], codecs=codecs, tone_hz=TONE_HZ).call(talk_seconds=10))
+    assert result.status == 200, result.final
+    announced = ssrc_lines(result.answer_sdp)
+    assert len(announced) == 1, result.answer_sdp
+    (gateway_ssrc, gateway_cname), = announced.items()
+    # A CNAME of its own per call (RFC 7022), not the host's or the other leg's.
+    assert len(gateway_cname) == 16 and gateway_cname != "switchboard", gateway_cname
+
+    # aiortc builds remote-inbound-rtp from the gateway's report blocks about its stream, with
+    # the round-trip time when a block carries the LSR of its last SR.
+    inbound = result.stats_of("remote-inbound-rtp")
+    assert len(inbound) == 1, f"aiortc got no report block from the gateway: {sorted(result.stats)}"
+    report = inbound[0]
+    assert report.ssrc == gateway_ssrc, (report.ssrc, gateway_ssrc)
+    print(f"aiortc: packetsLost {report.packetsLost}, fractionLost {report.fractionLost}, RTT {report.roundTripTime}, jitter {report.jitter}")
+    assert 0 <= report.packetsLost <= 5, report
+    assert 0 <= report.fractionLost <= 13, report  # at most 5% (x/256)
+    assert report.packetsReceived > 100, report  # ~50 packets a second for 10 s, minus the set-up
+    assert report.roundTripTime is not None, "no block carried the LSR of aiortc's last SR"
+    assert -0.005 < report.roundTripTime < 0.5, report
+    # And from the gateway's SRs: what it sent aiortc, under the announced SSRC.
+    outbound = result.stats_of("remote-outbound-rtp")
+    assert len(outbound) == 1 and outbound[0].ssrc == gateway_ssrc, outbound
+    received = result.stats_of("inbound-rtp")[0].packetsReceived
+    assert 20 <= outbound[0].packetsSent <= received + 5, (outbound[0].packetsSent, received)
+    uas.wait(timeout=15)
+
+    # The gateway's round-trip time from aiortc's receiver reports about its SRs.
+    media = completed_call_media(admin, widget)
+    rtt = media["browser"].get("roundTripMilliseconds")
+    print(f"gateway: browser-leg RTT {rtt} ms, MOS {media['meanOpinionScore']}")
+    assert rtt is not None, media
+    assert 0 <= rtt < 500, media
+    assert media["meanOpinionScore"] > 4, media
+
+
+def test_the_call_centre_gets_the_gateways_reports_on_the_next_port(admin: Client, server: ServerProcess, tmp_path: Path) -> None:
+    """A test-owned peer is the call centre's media: it sends its own PCMU stream with three
+    packets left out, SRs every second, and a block about the gateway's stream once it had an
+    SR. The gateway's RTCP must come to the RTP port + 1 with its SSRC on that leg, a sane SR,
+    a report block about the peer that shows exactly the loss, and a BYE at the end."""
+    with RTPPeer() as peer:
+        uas = Sipp("uas_answer_media_peer.xml", tmp_path, name="rtcp-peer", timeout_s=30, keys={"rtp_peer_port": str(peer.port)}).start()
+        widget, session = widget_session(admin, uas, "rtcp peer")
+        result = run(WebRTCBrowser(session["websocketUrl"], codecs=["audio/PCMU"], tone_hz=TONE_HZ).call(talk_seconds=8))
+        assert result.status == 200, result.final
+        uas.wait(timeout=15)
+        time.sleep(0.5)
+    assert peer.received_rtp, "the gateway sent no RTP to the peer"
+    assert not peer.rtcp_on_rtp_port, "RTCP came to the RTP port although rtcp-mux was not negotiated"
+    rtp_ssrcs = {int.from_bytes(data[8:12], "big") for _, data, _ in peer.received_rtp}
+    assert len(rtp_ssrcs) == 1, rtp_ssrcs
+    (gateway_ssrc,) = rtp_ssrcs
+    # The browser's SSRC and CNAME do not cross the bridge (topology hiding).
+    browser_side = ssrc_lines(result.offer_sdp) | ssrc_lines(result.answer_sdp)
+    assert gateway_ssrc not in browser_side, (gateway_ssrc, browser_side)
+    rtp_source = peer.received_rtp[0][2]
+    reports = peer.reports()
+    assert reports, "no RTCP reached the call centre's RTCP port"
+    for _, _, address in peer.received_rtcp:
+        assert address == (rtp_source[0], rtp_source[1] + 1), (address, rtp_source)
+
+    for arrival, packets in reports:
+        # Compound: a report first, then SDES with a CNAME (RFC 3550 §6.1).
+        assert packets[0].packet_type in (200, 201) and packets[0].ssrc == gateway_ssrc, packets
+        assert packets[1].packet_type == 202 and packets[1].ssrc == gateway_ssrc, packets
+        cname = packets[1].cname.decode()
+        assert len(cname) == 16 and cname not in browser_side.values(), (cname, browser_side)
+
+    # The first report is an SR (the gateway relays the browser's audio) consistent with the
+    # RTP it sent: counts, and an NTP/RTP timestamp pair on the stream's 8 kHz clock.
+    arrival, packets = reports[0]
+    sr = packets[0]
+    assert sr.packet_type == 200, packets
+    sr_wallclock = (sr.ntp >> 32) + (sr.ntp & 0xFFFFFFFF) / 2**32 - 2_208_988_800
+    assert abs(sr_wallclock - arrival) < 2, (sr_wallclock, arrival)
+
+    def behind(timestamp: int) -> int:
+        """How far (in 8 kHz units) an RTP timestamp is behind the SR's, modulo 2^32."""
+        return ((sr.rtp_timestamp - timestamp + 2**31) % 2**32) - 2**31
+
+    stream = [(t, int.from_bytes(data[4:8], "big")) for t, data, _ in peer.received_rtp]
+    sent_before = [ts for _, ts in stream if behind(ts) >= 0]
+    assert abs(sr.packet_count - len(sent_before)) <= 3, (sr.packet_count, len(sent_before))
+    assert sr.octet_count == 160 * sr.packet_count, (sr.octet_count, sr.packet_count)
+    # Each packet's timestamp minus its arrival (in seconds) is at most the sender's offset
+    # (delays only add); the least delayed packets around the SR show it. The SR's pair must
+    # give the same offset.
+    offsets = [(sr.rtp_timestamp - behind(ts)) / 8000 - t for t, ts in stream if abs(t - arrival) < 1]
+    sr_offset = sr.rtp_timestamp / 8000 - sr_wallclock
+    print(f"SR: {sr.packet_count} packets ({len(sent_before)} seen), timestamp mapping off by {1000 * (max(offsets) - sr_offset):.1f} ms")
+    assert offsets and abs(max(offsets) - sr_offset) < 0.04, (max(offsets), sr_offset)
+
+    # Report blocks about the peer: exactly the three packets it left out, over a base after
+    # the probation packet (RFC 3550 A.1), and LSR/DLSR from its SRs.
+    blocks = [(t, block) for t, packets in reports for block in packets[0].blocks]
+    assert blocks and all(block.ssrc == peer.ssrc for _, block in blocks), blocks
+    first_time, first = blocks[0]
+    assert first.cumulative_lost == 3, first
+    expected = first.highest_sequence - peer.first_sequence
+    assert first.fraction_lost == (3 << 8) // expected, (first, expected)
+    assert first.jitter < 400, first  # under 50 ms at 8 kHz on loopback
+    with_lsr = [(t, block) for t, block in blocks if block.lsr]
+    assert with_lsr, f"no block carried the LSR of the peer's SRs: {blocks}"
+    sent_lsrs = {compact(ntp): sent for sent, ntp in peer.sent_srs}
+    for t, block in with_lsr:
+        assert block.lsr in sent_lsrs, (hex(block.lsr), [hex(x) for x in sent_lsrs])
+        assert 0 <= block.dlsr / 65536 <= t - sent_lsrs[block.lsr] + 0.05, (block, t - sent_lsrs[block.lsr])
+    # The last compound says goodbye.
+    last_packets = reports[-1][1]
+    assert last_packets[-1].packet_type == 203 and last_packets[-1].sources == [gateway_ssrc], last_packets
+
+    # The call-centre leg's round-trip time from the peer's blocks about the gateway's SRs.
+    media = completed_call_media(admin, widget)
+    rtt = media["callee"].get("roundTripMilliseconds")
+    print(f"gateway: call-centre-leg RTT {rtt} ms, {len(reports)} reports")
+    assert rtt is not None, media
+    assert 0 <= rtt < 500, media
+    assert media["callee"]["packetsLost"] == 3, media

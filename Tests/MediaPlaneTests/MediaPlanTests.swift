@@ -176,6 +176,39 @@ struct MediaPlanTests {
         #expect(answer.media[0].attributes.direction == .sendonly)
     }
 
+    @Test func announcesTheLegsCNAMEWithItsSSRC() throws {
+        let calleeAnswer = try SDPSessionDescription(parsing: Self.answer("0", rtpmaps: ["0 PCMU/8000"]))
+        let cname = MediaPlan.randomCNAME()
+        let (answer, plan) = try MediaPlan.browserAnswer(
+            for: Self.browser(), calleeAnswer: calleeAnswer, local: Self.local, sessionID: "7", browserSSRC: 0x0102_0304, browserCNAME: cname
+        )
+        #expect(plan.browserCNAME == cname)
+        let announced = answer.media[0].attributes.ssrcAttributes.filter { $0.attribute == "cname" }
+        #expect(announced.map(\.ssrc) == [0x0102_0304])
+        #expect(announced.map(\.value) == [cname])
+    }
+
+    @Test func randomCNAMEsAre96BitsOfBase64() {
+        let names = (0..<50).map { _ in MediaPlan.randomCNAME() }
+        let alphabet = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+        for name in names {
+            #expect(name.count == 16)
+            #expect(name.allSatisfy { alphabet.contains($0) })
+        }
+        #expect(Set(names).count == names.count)
+    }
+
+    @Test func theCalleeLegSendsRTCPToTheNextPortUnlessMultiplexed() throws {
+        // The gateway's offer does not multiplex: RTCP is on the RTP port + 1 on both sides.
+        let offer = try MediaPlan.calleeOffer(for: Self.browser(), codecs: [.pcmu], host: "127.0.0.1", port: 20000, sessionID: "1")
+        #expect(!offer.media[0].attributes.isRTCPMultiplexed)
+        #expect(offer.media[0].attributes.rtcp == nil)
+        let plain = try SDPSessionDescription(parsing: Self.answer("0", rtpmaps: ["0 PCMU/8000"]))
+        #expect(try MediaPlan.browserAnswer(for: Self.browser(), calleeAnswer: plain, local: Self.local, sessionID: "7").plan.calleeRTCPPort == 6001)
+        let muxed = try SDPSessionDescription(parsing: Self.answer("0", rtpmaps: ["0 PCMU/8000"], extra: ["a=rtcp-mux"]))
+        #expect(try MediaPlan.browserAnswer(for: Self.browser(), calleeAnswer: muxed, local: Self.local, sessionID: "7").plan.calleeRTCPPort == 6000)
+    }
+
     @Test func refusesUnusableAnswers() throws {
         let rejected = try SDPSessionDescription(parsing: Self.answer("0", rtpmaps: ["0 PCMU/8000"]).replacingOccurrences(of: "m=audio 6000", with: "m=audio 0"))
         #expect(throws: MediaPlanError.unusableAnswer("no accepted audio stream")) {
