@@ -174,6 +174,7 @@ def test_call_has_two_way_audio_context_and_rfc7118_signalling(page: WidgetPage,
     page.shadow("[data-action=hangup]").click()
     page.wait_state("ended")
     assert page.event_types() == ["ringing", "connected", "ended"], page.events()
+    assert not [e for e in page.events() if e["type"] == "warning" and e["detail"]["type"] == "one-way-audio"], page.events()
     ended = page.events()[-1]["detail"]
     assert ended == {"cause": "local-hangup", "sipCode": None}, ended
     wait_until(lambda: call.ended.is_set(), 10, message="the BYE did not reach the call centre")
@@ -379,6 +380,35 @@ def test_call_centre_holds_and_resumes(admin: Client, page: WidgetPage, shop, se
         events = {e["type"]: e["at"] for e in page.events() if e["type"] != "warning"}
         hold_at = next(entry["at"] for entry in page.js("return window.__states") if entry["state"] == "hold")
         assert events["connected"] <= hold_at <= events["ended"]
+        assert uas.wait(timeout=30) == 0, uas.report()
+    finally:
+        uas.stop()
+
+
+def test_silent_call_centre_raises_a_one_way_audio_warning(admin: Client, page: WidgetPage, shop, server, script_src, tmp_path: Path) -> None:
+    """A call centre that answers but sends no audio: the widget's monitor sees packets go out and
+    none come in, and says so once with `callme:warning` (one-way-audio, incoming); a call with
+    audio both ways (the other tests) raises none."""
+    assert sipp_binary(), "sipp not found: apt-get install sip-tester (scripts/install-deps.sh)"
+    uas = Sipp("uas_answer.xml", tmp_path, name="silent", timeout_s=60).start()
+    try:
+        trunk = create_trunk(admin, name="silent call centre", uri=f"sip:127.0.0.1:{uas.port}", transport="udp", codecs=["PCMU"])
+        widget = admin.post("/v1/widgets", {"name": "silent shop", "destination": trunk["id"], "allowedOrigins": [shop.origin]})
+        assert widget.status_code == 201, describe(widget)
+        page.open(shop.url(widget=widget.json()["id"], gateway=server.url, script_src=script_src))
+        start_call_by_click(page)
+        page.wait_state("in-call", timeout=20)
+        wait_until(lambda: any(e["type"] == "warning" for e in page.events()), 12,
+                   message=lambda: f"no warning for a call centre that sends nothing: {page.events()} {page.stats()['summary']}")
+        warnings = [e["detail"] for e in page.events() if e["type"] == "warning"]
+        assert warnings[0]["type"] == "one-way-audio" and warnings[0]["direction"] == "incoming", warnings
+        summary = page.stats()["summary"]
+        assert summary["packetsSent"] > 0 and summary["packetsReceived"] == 0, summary
+        time.sleep(2.5)  # another monitor round: the warning is not repeated while it lasts
+        assert [e["detail"]["type"] for e in page.events() if e["type"] == "warning"] == ["one-way-audio"], page.events()
+        assert page.state() == "in-call", "a warning does not end the call"
+        page.shadow("[data-action=hangup]").click()
+        page.wait_state("ended")
         assert uas.wait(timeout=30) == 0, uas.report()
     finally:
         uas.stop()
