@@ -46,39 +46,8 @@ if [ "$with_kamailio" = 1 ]; then
     command -v kamailio >/dev/null || die "kamailio not found (apt-get install kamailio, or BENCH_KAMAILIO=0)"
 fi
 
-free_port() {
-    python3 - <<'EOF'
-import socket
-for _ in range(50):
-    with socket.socket() as tcp:
-        tcp.bind(("127.0.0.1", 0))
-        port = tcp.getsockname()[1]
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-            try:
-                udp.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-        print(port)
-        break
-EOF
-}
-
-# Waits until something has bound UDP port $1 on 127.0.0.1 (our own bind then fails).
-wait_udp_bound() {
-    python3 - "$1" <<'EOF'
-import socket, sys, time
-port = int(sys.argv[1])
-deadline = time.monotonic() + 30
-while time.monotonic() < deadline:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            sys.exit(0)
-    time.sleep(0.05)
-sys.exit(1)
-EOF
-}
+# free_port, wait_udp_bound, stop_pid
+. "$here/sip_common.sh"
 
 out=$here/.out/sip
 rm -rf "$out"
@@ -95,15 +64,6 @@ server_pid=
 uas_pid=
 kam_pid=
 
-stop_pid() { # pid
-    local pid=$1
-    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-        kill -TERM "$pid" 2>/dev/null || true
-        for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    fi
-}
 
 cleanup() {
     stop_pid "$kam_pid"
