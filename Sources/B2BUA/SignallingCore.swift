@@ -135,19 +135,20 @@ enum TransactionSide: Hashable {
     case server, client
 }
 
-struct TimerID: Hashable {
-    var side: TransactionSide
-    var key: SIPTransactionKey
-    var timer: SIPTransactionTimer
-}
-
 /// One transaction of the core's table.
 struct TransactionRef: Hashable {
     var side: TransactionSide
     var key: SIPTransactionKey
 }
 
-/// The armed timers of one transaction, by ``SIPTransactionTimer`` raw value.
+/// A transaction timer on the core's wheel.
+struct TimerID {
+    var transaction: TransactionRef
+    var timer: SIPTransactionTimer
+}
+
+/// The latest timer of each kind a transaction armed, by ``SIPTransactionTimer`` raw value. Handles
+/// of timers that fired or were cancelled may stay: the wheel's generations make them inert.
 struct TransactionTimers {
     var handles = InlineArray<16, CoreTimers.Handle>(repeating: .none)
 }
@@ -344,20 +345,15 @@ final class SignallingCore: @unchecked Sendable {
             case .deliverResponse(let response):
                 handleResponse(response, clientKey: key)
             case .startTimer(let timer, let delay):
-                schedule(TimerID(side: side, key: key, timer: timer), after: delay)
+                schedule(TimerID(transaction: TransactionRef(side: side, key: key), timer: timer), after: delay)
             case .cancelTimers(let set):
-                guard let timers else { break }
-                let ref = TransactionRef(side: side, key: key)
-                guard var armed = transactionTimers[ref] else { break }
+                guard let timers, let armed = transactionTimers[TransactionRef(side: side, key: key)] else { break }
                 var bits = set.rawValue
                 while bits != 0 {
                     let index = bits.trailingZeroBitCount
                     bits &= bits - 1
-                    guard index < armed.handles.count else { continue }
-                    timers.cancel(armed.handles[index])
-                    armed.handles[index] = .none
+                    if index < armed.handles.count { timers.cancel(armed.handles[index]) }
                 }
-                transactionTimers[ref] = armed
             case .terminate(let reason):
                 if let armed = transactionTimers.removeValue(forKey: TransactionRef(side: side, key: key)), let timers {
                     for index in armed.handles.indices { timers.cancel(armed.handles[index]) }
@@ -375,20 +371,15 @@ final class SignallingCore: @unchecked Sendable {
         guard let timers else { return }
         let index = Int(id.timer.rawValue)
         let handle = timers.schedule(after: delay, .transaction(id))
-        let ref = TransactionRef(side: id.side, key: id.key)
-        var armed = transactionTimers[ref] ?? TransactionTimers()
+        var armed = transactionTimers[id.transaction] ?? TransactionTimers()
+        // A re-armed timer replaces the earlier one of its kind.
         timers.cancel(armed.handles[index])
         armed.handles[index] = handle
-        transactionTimers[ref] = armed
+        transactionTimers[id.transaction] = armed
     }
 
     private func transactionTimerFired(_ id: TimerID) {
-        let ref = TransactionRef(side: id.side, key: id.key)
-        if var armed = transactionTimers[ref] {
-            armed.handles[Int(id.timer.rawValue)] = .none
-            transactionTimers[ref] = armed
-        }
-        drive(id.side, id.key) { $0.timerFired(id.timer) }
+        drive(id.transaction.side, id.transaction.key) { $0.timerFired(id.timer) }
     }
 
     func send(_ message: SIPMessage, to peer: SIPPeer) {
