@@ -21,10 +21,8 @@ import Testing
     )
 
     @Test func statusChangesBecomeEventsWithSequencesAndOneDeliveryPerSubscription() async throws {
-        let database = try TemporaryDatabase()
-        let storage = try database.open()
-        let clock = TestClock()
-        let webhooks = WebhookService(storage: storage, secrets: SecretBox(keyBytes: Array(repeating: 1, count: 32)), clock: clock.wall)
+        let outbox = try Outbox()
+        let (storage, clock, webhooks) = (outbox.storage, outbox.clock, outbox.webhooks)
         let all = try await webhooks.create(WebhookFields(url: "https://crm.example/all"))
         let answers = try await webhooks.create(WebhookFields(url: "https://crm.example/answers", events: ["call.answered"]))
         _ = try await webhooks.create(WebhookFields(url: "https://crm.example/off", enabled: false))
@@ -61,10 +59,8 @@ import Testing
     /// A reader's flush (GET /v1/calls) racing the background loop's: every event is written
     /// once, with one delivery per subscription, and none is lost or refused as a duplicate.
     @Test func concurrentFlushesWriteEachEventOnce() async throws {
-        let database = try TemporaryDatabase()
-        let storage = try database.open()
-        let clock = TestClock()
-        let webhooks = WebhookService(storage: storage, secrets: SecretBox(keyBytes: Array(repeating: 1, count: 32)), clock: clock.wall)
+        let outbox = try Outbox()
+        let (storage, clock, webhooks) = (outbox.storage, outbox.clock, outbox.webhooks)
         let hook = try await webhooks.create(WebhookFields(url: "https://crm.example/all"))
         let log = CallLog(storage: storage, clock: clock.wall)
         for round in 0..<20 {
@@ -120,10 +116,8 @@ import Testing
     }
 
     @Test func dueDeliveriesKeepEachCallsOrderPerSubscription() async throws {
-        let database = try TemporaryDatabase()
-        let storage = try database.open()
-        let clock = TestClock()
-        let webhooks = WebhookService(storage: storage, secrets: SecretBox(keyBytes: Array(repeating: 1, count: 32)), clock: clock.wall)
+        let outbox = try Outbox()
+        let (storage, clock, webhooks) = (outbox.storage, outbox.clock, outbox.webhooks)
         let hook = try await webhooks.create(WebhookFields(url: "https://crm.example/all"))
         let log = CallLog(storage: storage, clock: clock.wall)
         for id in ["cal_a", "cal_b"] {
@@ -176,10 +170,8 @@ final class Counter: @unchecked Sendable {
 
 @Suite struct EventRetentionTests {
     @Test func oldEventsGoWithTheirDeliveriesUnlessOneIsPending() async throws {
-        let database = try TemporaryDatabase()
-        let storage = try database.open()
-        let clock = TestClock()
-        let webhooks = WebhookService(storage: storage, secrets: SecretBox(keyBytes: Array(repeating: 1, count: 32)), clock: clock.wall)
+        let outbox = try Outbox()
+        let (storage, clock, webhooks) = (outbox.storage, outbox.clock, outbox.webhooks)
         let hook = try await webhooks.create(WebhookFields(url: "https://crm.example/all", events: ["call.initiated"]))
         let log = CallLog(storage: storage, clock: clock.wall)
         for id in ["cal_old", "cal_pending"] {
@@ -195,5 +187,23 @@ final class Counter: @unchecked Sendable {
         let left = try await storage.events(filter: EventFilter(), after: nil, limit: 10)
         #expect(left.count == 1 && left.first?.id == deliveries.last?.eventId)
         #expect(try await storage.deliveries(webhookId: hook.webhook.id, status: nil, after: nil, limit: 10).map(\.status) == [.pending])
+    }
+}
+
+/// A store in a temporary database, its clock, and webhook subscriptions on it.
+struct Outbox: ~Copyable {
+    let database: TemporaryDatabase
+    let storage: SQLiteStorage
+    let clock: TestClock
+    let webhooks: WebhookService
+
+    init() throws {
+        let database = try TemporaryDatabase()
+        let storage = try database.open()
+        let clock = TestClock()
+        self.webhooks = WebhookService(storage: storage, secrets: SecretBox(keyBytes: Array(repeating: 1, count: 32)), clock: clock.wall)
+        self.storage = storage
+        self.clock = clock
+        self.database = database
     }
 }
