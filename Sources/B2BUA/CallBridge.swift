@@ -76,6 +76,9 @@ struct RelayedRequest {
     /// The interval of a session refresh (RFC 4028) carried by the relayed request, granted in
     /// the 2xx that goes back.
     var sessionInterval: Int? = nil
+    /// A re-offer of the gateway's own for a browser's video change: the browser is answered
+    /// from the call centre's answer, not with it.
+    var videoReoffer = false
 }
 
 /// Calls by id, and the indexes that find them from messages.
@@ -524,6 +527,10 @@ extension SignallingCore {
     /// A client transaction ended without a final response (timeout or transport error).
     func clientFailed(_ request: SIPMessage, clientKey: SIPTransactionKey, reason: SIPTransactionTermination) {
         if let relay = bridges.relays.removeValue(forKey: clientKey) {
+            if relay.videoReoffer, let original = table[server: relay.serverKey]?.request {
+                browserVideoReofferAnswered(SIPMessage.response(to: request, statusCode: 408), status: 408, relay: relay, original: original)
+                return
+            }
             respond(to: relay.serverKey, with: SIPMessage.response(to: table[server: relay.serverKey]?.request ?? request, statusCode: 408))
             return
         }
@@ -710,6 +717,11 @@ extension SignallingCore {
                 }
                 // Media anchored here: a re-offer is answered on the leg it came on; a hold or
                 // resume from the call centre then goes to the browser in a re-INVITE of ours.
+                if side == .caller, bridge.media != nil,
+                    relayBrowserVideoReoffer(request, serverKey: serverKey, callId: callId, sessionInterval: sessionInterval)
+                {
+                    return
+                }
                 if bridge.media != nil, answerReoffer(request, serverKey: serverKey, side: side, callId: callId, sessionInterval: sessionInterval) {
                     if side == .callee { relayHoldToBrowser(callId: callId) }
                     return
@@ -746,6 +758,10 @@ extension SignallingCore {
                 if relay.towards == .callee { ackBridge.callee.remoteTarget = contact.uri } else { ackBridge.caller.remoteTarget = contact.uri }
             }
             sendAck(for: response, on: ackBridge.leg(relay.towards))
+        }
+        if relay.videoReoffer {
+            if status >= 200 { browserVideoReofferAnswered(response, status: status, relay: relay, original: original) }
+            return
         }
         let answerLeg = bridge.leg(relay.towards.other)
         var relayed = SIPMessage.response(to: original, statusCode: status, reasonPhrase: response.reasonPhrase, toTag: answerLeg.localTag)

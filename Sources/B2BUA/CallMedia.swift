@@ -36,8 +36,10 @@ extension SignallingCore {
         }
         let codecs = (trunk?.codecs ?? []).compactMap(Self.sdpCodec(named:))
         do {
+            var allowsVideo = false
+            if case .browser(let id) = peer { allowsVideo = browsers[id]?.widget.video ?? false }
             let media = try mediaPlane.openBrowserCall(
-                offer: offer, calleeCodecs: codecs.isEmpty ? MediaPlan.defaultCalleeCodecs : codecs, callId: callId
+                offer: offer, calleeCodecs: codecs.isEmpty ? MediaPlan.defaultCalleeCodecs : codecs, callId: callId, allowsVideo: allowsVideo
             ) { [weak self] cause in
                 guard let self, let loop = self.eventLoop else { return }
                 loop.execute { self.mediaEnded(callId: callId, cause: cause) }

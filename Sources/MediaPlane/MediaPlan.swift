@@ -25,6 +25,8 @@ public struct BrowserOffer: Hashable, Sendable {
     public var setup: SDPSetupRole
     /// The RFC 8843 MID header extension id, when offered on the audio stream.
     public var midExtensionID: UInt16?
+    /// The video stream bundled with the audio, if the browser offers one.
+    public var video: BrowserVideoOffer?
 
     public init(_ offer: SDPSessionDescription) throws(MediaPlanError) {
         guard let index = offer.media.firstIndex(where: { $0.media == .audio && !$0.isDisabled }) else {
@@ -51,6 +53,7 @@ public struct BrowserOffer: Hashable, Sendable {
         self.fingerprint = fingerprint
         setup = audio.attributes.setup ?? offer.attributes.setup ?? .actpass
         midExtensionID = audio.attributes.extensionMaps.first { $0.uri == MediaPlan.midExtensionURI }?.id
+        video = BrowserVideoOffer(offer, audioMid: audioMid)
     }
 }
 
@@ -110,6 +113,8 @@ public struct MediaBridgePlan: Hashable, Sendable {
     public var browserSSRC: UInt32
     /// The gateway's CNAME on the browser leg, announced with `a=ssrc` and sent in its SDES.
     public var browserCNAME: String = MediaPlan.defaultBrowserCNAME
+    /// The video relayed between the legs, when both accepted it.
+    public var video: VideoBridgePlan?
 }
 
 /// The translation between the two legs' session descriptions: the browser's WebRTC offer
@@ -133,8 +138,11 @@ public enum MediaPlan {
     ///   - codecs: the codecs the trunk allows, in its order of preference; codecs the gateway
     ///     cannot transcode are left out unless the browser offered them (then they can be relayed).
     ///   - host, port: where the gateway receives RTP from the call centre.
+    ///   - videoPort: where it receives the call centre's video; the browser's video is offered
+    ///     only with one.
     public static func calleeOffer(
-        for browser: BrowserOffer, codecs: [SDPCodec], host: String, port: UInt16, sessionID: String
+        for browser: BrowserOffer, codecs: [SDPCodec], host: String, port: UInt16, sessionID: String, sessionVersion: UInt64 = 1,
+        videoPort: UInt16? = nil
     ) throws(MediaPlanError) -> SDPSessionDescription {
         let offered = browser.audioFormats.map(\.codec).filter { !$0.isSupplementary }
         // Transcoding needs a browser codec the gateway can decode; without one, only relay is possible.
@@ -156,12 +164,16 @@ public enum MediaPlan {
         } catch {
             throw .noCodecInCommon
         }
+        var descriptions = [media]
+        if let video = browser.video, let videoPort {
+            descriptions.append(calleeVideoMedia(for: video, port: videoPort))
+        }
         let addressType: SDPAddressType = host.contains(":") ? .ip6 : .ip4
         return SDPSessionDescription(
-            origin: SDPOrigin(sessionID: sessionID, sessionVersion: 1, addressType: addressType, unicastAddress: host),
+            origin: SDPOrigin(sessionID: sessionID, sessionVersion: sessionVersion, addressType: addressType, unicastAddress: host),
             sessionName: "Switchboard",
             connection: SDPConnection(networkType: "IN", addressType: addressType, address: host),
-            media: [media]
+            media: descriptions
         )
     }
 
@@ -174,10 +186,12 @@ public enum MediaPlan {
     ///   - browserCNAME: the CNAME announced for it and sent in the gateway's RTCP.
     ///   - direction: the direction the gateway wants on the browser leg; by default the call
     ///     centre's in its answer (a call on hold stays on hold when the browser re-offers).
+    ///   - videoSSRC: the SSRC of the video the gateway sends the browser. The browser's video
+    ///     is accepted when the call centre's answer accepted it too.
     public static func browserAnswer(
         for browser: BrowserOffer, calleeAnswer: SDPSessionDescription, local: WebRTCTransportParameters,
         sessionID: String, sessionVersion: UInt64 = 1, browserSSRC: UInt32 = 0x5357_4244,
-        browserCNAME: String = MediaPlan.defaultBrowserCNAME, direction: SDPDirection? = nil
+        browserCNAME: String = MediaPlan.defaultBrowserCNAME, direction: SDPDirection? = nil, videoSSRC: UInt32 = 0x5357_4256
     ) throws(MediaPlanError) -> (answer: SDPSessionDescription, plan: MediaBridgePlan) {
         guard let calleeMedia = calleeAnswer.media.first(where: { $0.media == .audio && !$0.isDisabled }) else {
             throw .unusableAnswer("no accepted audio stream")
@@ -213,9 +227,12 @@ public enum MediaPlan {
             $0.codec.isTelephoneEvent && $0.codec.clockRate == browserAudio.codec.clockRate
         }
 
+        var video: (offer: BrowserVideoOffer, answer: (media: SDPMediaDescription, callee: SDPPayloadFormat, browser: SDPPayloadFormat))?
+        if let offered = browser.video, let accepted = calleeVideoAnswer(calleeAnswer, browser: offered) { video = (offered, accepted) }
         var capabilities = SDPLocalCapabilities.webRTC
         capabilities.audioCodecs = [browserAudio.codec]
-        capabilities.videoCodecs = []
+        capabilities.videoCodecs = video.map { [$0.answer.browser.codec] } ?? []
+        if video != nil { capabilities.rtcpFeedback = videoFeedback }
         capabilities.telephoneEvents = browserEvent.map { [$0.codec] } ?? []
         capabilities.codecOrder = .local
         capabilities.maximumCodecsPerMedia = 1
@@ -240,15 +257,42 @@ public enum MediaPlan {
             )
         )
         transport.append(name: "end-of-candidates")
-        transport.append(name: "msid", value: "switchboard audio")
-        transport.append(name: "ssrc", value: "\(browserSSRC) cname:\(browserCNAME)")
-        transport.append(name: "ssrc", value: "\(browserSSRC) msid:switchboard audio")
-        let answer = negotiation.makeAnswer(
+        var audioTransport = transport
+        audioTransport.append(name: "msid", value: "switchboard audio")
+        audioTransport.append(name: "ssrc", value: "\(browserSSRC) cname:\(browserCNAME)")
+        audioTransport.append(name: "ssrc", value: "\(browserSSRC) msid:switchboard audio")
+        var videoTransport = transport
+        videoTransport.append(name: "msid", value: "switchboard video")
+        videoTransport.append(name: "ssrc", value: "\(videoSSRC) cname:\(browserCNAME)")
+        videoTransport.append(name: "ssrc", value: "\(videoSSRC) msid:switchboard video")
+        var answer = negotiation.makeAnswer(
             origin: SDPOrigin(sessionID: sessionID, sessionVersion: sessionVersion, addressType: addressType, unicastAddress: local.host),
             connection: SDPConnection(networkType: "IN", addressType: addressType, address: local.host),
             sessionName: "Switchboard",
             sessionAttributes: [SDPAttribute(name: "ice-lite"), SDPAttribute(name: "msid-semantic", value: " WMS switchboard")]
-        ) { _ in SDPMediaTransport(port: local.port, attributes: transport) }
+        ) { decision in SDPMediaTransport(port: local.port, attributes: decision.media == .video ? videoTransport : audioTransport) }
+        // The video goes as the call centre's does: the gateway sends the browser what the call
+        // centre sends, and receives what it receives.
+        var videoPlan: VideoBridgePlan?
+        if let video, let decision = negotiation.media.first(where: { $0.index == video.offer.index }), decision.isAccepted,
+            let format = decision.primaryFormat
+        {
+            let calleeDirection = video.answer.media.effectiveDirection(in: calleeAnswer)
+            let browserDirection = video.offer.direction.answer(local: calleeDirection)
+            answer.media[video.offer.index].attributes.setDirection(browserDirection)
+            let videoConnection = video.answer.media.effectiveConnection(in: calleeAnswer) ?? connection
+            videoPlan = VideoBridgePlan(
+                browserFormat: format, calleeFormat: video.answer.callee, calleeHost: videoConnection.address,
+                calleePort: video.answer.media.port, calleeRTCPPort: rtcpPort(of: video.answer.media), mid: video.offer.mid,
+                midExtensionID: decision.extensionMaps.first { $0.uri == midExtensionURI }?.id, browserSSRC: videoSSRC,
+                browserDirection: browserDirection
+            )
+        }
+        // Only one video stream is relayed; any other the browser offers is refused.
+        let relayedIndex = videoPlan != nil ? video?.offer.index : nil
+        for index in answer.media.indices where answer.media[index].media == .video && !answer.media[index].isDisabled && index != relayedIndex {
+            answer.refuseMedia(at: index)
+        }
 
         guard let answeredAudio = negotiation.media.first(where: { $0.index == browser.audioIndex }), answeredAudio.isAccepted,
             let answeredFormat = answeredAudio.primaryFormat
@@ -278,7 +322,8 @@ public enum MediaPlan {
             calleeDirection: calleeMedia.effectiveDirection(in: calleeAnswer),
             calleePacketTime: calleeMedia.attributes.packetTime ?? 20,
             browserSSRC: browserSSRC,
-            browserCNAME: browserCNAME
+            browserCNAME: browserCNAME,
+            video: videoPlan
         )
         return (answer, plan)
     }
@@ -314,5 +359,23 @@ public enum MediaPlan {
 
     private static func transcodableOrOffered(_ codec: SDPCodec, browser: BrowserOffer) -> Bool {
         transcodable.contains { $0.matches(codec) } || browser.audioFormats.contains { $0.codec.matches(codec) }
+    }
+}
+
+extension SDPSessionDescription {
+    /// Turns an accepted `m=` line of an answer into a refused one (port 0, only its `a=mid`),
+    /// and takes it out of the BUNDLE group.
+    mutating func refuseMedia(at index: Int) {
+        let mid = media[index].attributes.mid
+        var attributes = SDPAttributeList()
+        if let mid { attributes.append(name: "mid", value: mid) }
+        media[index].port = 0
+        media[index].attributes = attributes
+        media[index].connections = []
+        guard let mid, var group = self.attributes.bundleGroup,
+            let position = self.attributes.elements.firstIndex(where: { $0.name == "group" && $0.value?.hasPrefix(SDPGroup.bundle) == true })
+        else { return }
+        group.identificationTags.removeAll { $0 == mid }
+        self.attributes.elements[position] = SDPAttribute(name: "group", value: ([group.semantics] + group.identificationTags).joined(separator: " "))
     }
 }

@@ -68,10 +68,15 @@ public final class MediaPlane: Sendable {
     /// Sets up the media of a browser call: binds the browser leg's port and the SIP leg's RTP
     /// and RTCP ports, and returns the media with the offer for the call centre. `onEnded` is
     /// called (on any thread) if the media ends on its own.
+    ///
+    /// With `allowsVideo` (the widget's `video`), the browser's video is offered to the call
+    /// centre and relayed; without it, video is refused.
     public func openBrowserCall(
-        offer: BrowserOffer, calleeCodecs: [SDPCodec], callId: String,
+        offer: BrowserOffer, calleeCodecs: [SDPCodec], callId: String, allowsVideo: Bool = false,
         onEnded: @escaping @Sendable (MediaEndCause) -> Void
     ) throws -> BrowserCallMedia {
+        var offer = offer
+        if !allowsVideo { offer.video = nil }
         let browserSocket = try pool.bind().socket
         let callee: (socket: BoundMediaSocket, companion: BoundMediaSocket?)
         do {
@@ -86,13 +91,17 @@ public final class MediaPlane: Sendable {
             iceUsernameFragment: credentials.usernameFragment, icePassword: credentials.password, fingerprint: fingerprint
         )
         let sessionID = String(UInt64.random(in: 1...UInt64(Int64.max)))
+        var video: (socket: BoundMediaSocket, companion: BoundMediaSocket?)?
         let calleeOffer: SDPSessionDescription
         do {
+            if offer.video != nil { video = try pool.bind(pair: true) }
             calleeOffer = try MediaPlan.calleeOffer(
-                for: offer, codecs: calleeCodecs, host: configuration.advertisedHost, port: UInt16(callee.socket.port), sessionID: sessionID
+                for: offer, codecs: calleeCodecs, host: configuration.advertisedHost, port: UInt16(callee.socket.port), sessionID: sessionID,
+                videoPort: video.map { UInt16($0.socket.port) }
             )
         } catch {
-            for socket in [browserSocket, callee.socket] + (callee.companion.map { [$0] } ?? []) { Self.discard(socket, pool: pool) }
+            let bound = [browserSocket, callee.socket] + [callee.companion, video?.socket, video?.companion].compactMap { $0 }
+            for socket in bound { Self.discard(socket, pool: pool) }
             throw error
         }
         var callLogger = logger
@@ -107,14 +116,32 @@ public final class MediaPlane: Sendable {
             local: local, certificate: certificate, remoteFingerprint: offer.fingerprint, dtlsRole: offer.setup.answer, logger: callLogger
         )
         session.onEnded = onEnded
-        let media = BrowserCallMedia(offer: offer, calleeOffer: calleeOffer, local: local, sessionID: sessionID, session: session, plane: self)
-        let sockets: [(MediaSession.Socket, BoundMediaSocket)] =
+        let media = BrowserCallMedia(
+            offer: offer, calleeOffer: calleeOffer, calleeCodecs: calleeCodecs, allowsVideo: allowsVideo, local: local, sessionID: sessionID,
+            session: session, plane: self
+        )
+        var sockets: [(MediaSession.Socket, BoundMediaSocket)] =
             [(.browser, browserSocket), (.callee, callee.socket)] + (callee.companion.map { [(.calleeRTCP, $0)] } ?? [])
+        if let video {
+            media.videoPort = UInt16(video.socket.port)
+            sockets += [(.calleeVideo, video.socket)] + (video.companion.map { [(.calleeVideoRTCP, $0)] } ?? [])
+        }
         for (leg, socket) in sockets {
             media.ports.append(socket.port)
             register(socket, as: leg, session: session)
         }
         return media
+    }
+
+    /// Binds the SIP leg's video RTP and RTCP ports of a call that adds video, and returns the
+    /// RTP port.
+    func openVideo(for media: BrowserCallMedia) throws -> UInt16 {
+        let video = try pool.bind(pair: true)
+        for (leg, socket) in [(MediaSession.Socket.calleeVideo, video.socket)] + (video.companion.map { [(.calleeVideoRTCP, $0)] } ?? []) {
+            media.ports.append(socket.port)
+            register(socket, as: leg, session: media.session)
+        }
+        return UInt16(video.socket.port)
     }
 
     static let datagramsPerRead = 16
@@ -159,9 +186,21 @@ public final class MediaPlane: Sendable {
 /// The media of one browser call as the signalling plane holds it: the offer sent to the call
 /// centre, the answer given to the browser, and the session behind them.
 public final class BrowserCallMedia: @unchecked Sendable {
-    public private(set) var offer: BrowserOffer
+    public internal(set) var offer: BrowserOffer
     public let calleeOffer: SDPSessionDescription
-    private(set) var local: WebRTCTransportParameters
+    /// The codecs the trunk allows, for offers to the call centre during the call.
+    let calleeCodecs: [SDPCodec]
+    /// Whether the widget allows video.
+    public let allowsVideo: Bool
+    /// The SIP leg's video RTP port, once video was offered to the call centre.
+    var videoPort: UInt16?
+    /// The last video `m=` line offered to the call centre: kept, with port 0, once video stops.
+    var calleeVideoMedia: SDPMediaDescription?
+    /// The browser's re-offer that waits for the call centre's answer to a re-offer of ours.
+    public internal(set) var pendingBrowserOffer: BrowserOffer?
+    /// The SSRC of the video the browser receives.
+    let browserVideoSSRC = UInt32.random(in: 1...UInt32.max)
+    var local: WebRTCTransportParameters
     let sessionID: String
     let session: MediaSession
     unowned let plane: MediaPlane
@@ -172,18 +211,24 @@ public final class BrowserCallMedia: @unchecked Sendable {
     /// The gateway's CNAME towards the browser (its SDES and `a=ssrc`), stable for the call.
     let browserCNAME = MediaPlan.randomCNAME()
     /// The call centre's SDP the browser answer was made from, and that answer.
-    fileprivate(set) var answered: (callee: SDPSessionDescription, browser: SDPSessionDescription, plan: MediaBridgePlan)?
+    var answered: (callee: SDPSessionDescription, browser: SDPSessionDescription, plan: MediaBridgePlan)?
     /// The `o=` version of the descriptions sent to the browser (answers and re-offers alike).
-    fileprivate var browserSessionVersion: UInt64 = 0
+    var browserSessionVersion: UInt64 = 0
     /// The call centre's audio direction, from its own point of view: as it answered, then as
     /// it last re-offered (`c=0.0.0.0` counts as not receiving).
-    public fileprivate(set) var calleeDirection: SDPDirection = .sendrecv
+    public internal(set) var calleeDirection: SDPDirection = .sendrecv
     /// The gateway's audio direction on the browser leg as the browser last agreed to it.
-    public fileprivate(set) var browserLegDirection: SDPDirection = .sendrecv
+    public internal(set) var browserLegDirection: SDPDirection = .sendrecv
 
-    init(offer: BrowserOffer, calleeOffer: SDPSessionDescription, local: WebRTCTransportParameters, sessionID: String, session: MediaSession, plane: MediaPlane) {
+    init(
+        offer: BrowserOffer, calleeOffer: SDPSessionDescription, calleeCodecs: [SDPCodec], allowsVideo: Bool, local: WebRTCTransportParameters,
+        sessionID: String, session: MediaSession, plane: MediaPlane
+    ) {
         self.offer = offer
         self.calleeOffer = calleeOffer
+        self.calleeCodecs = calleeCodecs
+        self.allowsVideo = allowsVideo
+        calleeVideoMedia = calleeOffer.media.first { $0.media == .video }
         self.local = local
         self.sessionID = sessionID
         self.session = session
@@ -197,7 +242,7 @@ public final class BrowserCallMedia: @unchecked Sendable {
         let version = browserSessionVersion + 1
         let (answer, plan) = try MediaPlan.browserAnswer(
             for: offer, calleeAnswer: calleeAnswer, local: local, sessionID: sessionID, sessionVersion: version, browserSSRC: browserSSRC,
-            browserCNAME: browserCNAME
+            browserCNAME: browserCNAME, videoSSRC: browserVideoSSRC
         )
         let first = answered == nil
         answered = (calleeAnswer, answer, plan)
@@ -278,7 +323,8 @@ extension BrowserCallMedia {
     /// change): the same codec as before; new ICE credentials when the browser restarts ICE
     /// (RFC 8839 §4.4.1.1.1). nil when the re-offer cannot be answered.
     public func answerBrowserReoffer(_ reoffer: SDPSessionDescription) -> SDPSessionDescription? {
-        guard let answered, let browser = try? BrowserOffer(reoffer) else { return nil }
+        guard let answered, var browser = try? BrowserOffer(reoffer) else { return nil }
+        if !allowsVideo { browser.video = nil }
         let restart = browser.iceUsernameFragment != offer.iceUsernameFragment || browser.icePassword != offer.icePassword
         if restart {
             let credentials = ICECredentials.random()
@@ -290,7 +336,7 @@ extension BrowserCallMedia {
         let version = browserSessionVersion + 1
         guard let (answer, plan) = try? MediaPlan.browserAnswer(
             for: browser, calleeAnswer: answered.callee, local: local, sessionID: sessionID, sessionVersion: version, browserSSRC: browserSSRC,
-            browserCNAME: browserCNAME, direction: browserLegDirection
+            browserCNAME: browserCNAME, direction: browserLegDirection, videoSSRC: browserVideoSSRC
         ),
             let remote = try? ICECredentials(usernameFragment: browser.iceUsernameFragment, password: browser.icePassword),
             let localCredentials = try? ICECredentials(usernameFragment: local.iceUsernameFragment, password: local.icePassword)

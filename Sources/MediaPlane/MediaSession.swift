@@ -34,7 +34,7 @@ public enum MediaEndCause: String, Sendable, Hashable {
 /// half-second tick, built in a buffer allocated once, and a BYE when the session closes.
 final class MediaSession: @unchecked Sendable {
     enum Socket: Hashable, Sendable {
-        case browser, callee, calleeRTCP
+        case browser, callee, calleeRTCP, calleeVideo, calleeVideoRTCP
     }
 
     struct Configuration: Sendable {
@@ -51,11 +51,11 @@ final class MediaSession: @unchecked Sendable {
     var channels: [Socket: any Channel] = [:]
     private var pendingFlush: Set<Socket> = []
     /// Room to rebuild one packet in, allocated once.
-    private let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 2048, alignment: 8)
+    let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 2048, alignment: 8)
     /// Room to build one RTCP compound packet in, allocated once.
-    private let rtcpScratch = UnsafeMutableRawBufferPointer.allocate(byteCount: MediaSession.rtcpCapacity, alignment: 8)
+    let rtcpScratch = UnsafeMutableRawBufferPointer.allocate(byteCount: MediaSession.rtcpCapacity, alignment: 8)
     /// The RTCP datagram being sent, reused.
-    private var rtcpBuffer = ByteBuffer()
+    var rtcpBuffer = ByteBuffer()
     /// The largest compound report: SR, 8 blocks, SDES, BYE; SRTCP's trailer fits after it.
     static let rtcpCapacity = 512
 
@@ -82,14 +82,26 @@ final class MediaSession: @unchecked Sendable {
     /// The gateway's CNAME on the SIP leg, unrelated to the browser leg's.
     let calleeCNAME: String
     /// The call centre put the call on hold: nothing is sent to it, and silence is not a timeout.
-    private var calleeHolding = false
+    var calleeHolding = false
+
+    // Video, relayed: the call centre's RTP and RTCP ports for it, each latched like the audio's.
+    var calleeVideoAddress: SocketAddress?
+    var calleeVideoLatched = false
+    var calleeVideoRTCPAddress: SocketAddress?
+    var calleeVideoRTCPLatched = false
+    /// The SSRC of the video the gateway sends the call centre.
+    let calleeVideoSSRC: UInt32
+    /// The SSRCs each side sends its video with, as last seen: feedback about them is addressed
+    /// to them when passed on.
+    var calleeVideoSource: UInt32?
+    var browserVideoSource: UInt32?
 
     // The bridge.
     var plan: MediaBridgePlan?
     var transcoding: TranscodingPath?
     var statistics = MediaStatistics()
     private var reported = MediaStatistics()
-    private var lastMedia: NIODeadline
+    var lastMedia: NIODeadline
     private var tick: RepeatedTask?
     private var ended = false
     private var isClosing = false
@@ -127,6 +139,7 @@ final class MediaSession: @unchecked Sendable {
         )
         lastMedia = .now()
         calleeSSRC = UInt32.random(in: 1...UInt32.max)
+        calleeVideoSSRC = UInt32.random(in: 1...UInt32.max)
         calleeCNAME = MediaPlan.randomCNAME()
         var realtime = timespec()
         clock_gettime(CLOCK_REALTIME, &realtime)
@@ -163,6 +176,7 @@ final class MediaSession: @unchecked Sendable {
         if plan.mode == .transcode {
             transcoding = try? TranscodingPath(plan: plan, opus: configuration.opus, calleeSSRC: calleeSSRC)
         }
+        updateVideo(plan.video, previous: nil)
         let now = NIODeadline.now()
         // The connectivity timeout counts from the answer, not from the offer.
         ice = ICELiteAgent(local: localICE, remote: remoteICE, configuration: iceConfiguration, now: now)
@@ -191,7 +205,27 @@ final class MediaSession: @unchecked Sendable {
         if plan.mode == .transcode, previous?.calleeAudio != plan.calleeAudio || previous?.browserAudio != plan.browserAudio {
             transcoding = try? TranscodingPath(plan: plan, opus: configuration.opus, calleeSSRC: calleeSSRC)
         }
+        updateVideo(plan.video, previous: previous?.video)
         makeReporters(plan)
+    }
+
+    /// Where the call centre's video goes: the answer's address until its own packets latch it.
+    private func updateVideo(_ video: VideoBridgePlan?, previous: VideoBridgePlan?) {
+        guard let video else {
+            calleeVideoAddress = nil
+            calleeVideoRTCPAddress = nil
+            calleeVideoLatched = false
+            calleeVideoRTCPLatched = false
+            return
+        }
+        if !calleeVideoLatched || previous?.calleeHost != video.calleeHost || previous?.calleePort != video.calleePort {
+            calleeVideoLatched = false
+            calleeVideoAddress = try? SocketAddress(ipAddress: video.calleeHost, port: Int(video.calleePort))
+        }
+        if !calleeVideoRTCPLatched || previous?.calleeHost != video.calleeHost || previous?.calleeRTCPPort != video.calleeRTCPPort {
+            calleeVideoRTCPLatched = false
+            calleeVideoRTCPAddress = try? SocketAddress(ipAddress: video.calleeHost, port: Int(video.calleeRTCPPort))
+        }
     }
 
     /// A reporter per leg, at the clock rate of the leg's codec (kept while that stays).
@@ -345,6 +379,8 @@ final class MediaSession: @unchecked Sendable {
         case .browser: receiveFromBrowser(&buffer, from: address)
         case .callee: receiveFromCallee(&buffer, from: address)
         case .calleeRTCP: receiveCalleeRTCP(&buffer, from: address)
+        case .calleeVideo: receiveCalleeVideo(&buffer, from: address)
+        case .calleeVideoRTCP: receiveCalleeVideoRTCP(buffer, from: address)
         }
     }
 
@@ -383,6 +419,10 @@ final class MediaSession: @unchecked Sendable {
             }
             let now = NIODeadline.now()
             lastMedia = now
+            if let video = plan?.video, Self.payloadType(of: buffer) == video.browserFormat.payloadType {
+                forwardVideoToCallee(&buffer, video: video)
+                return
+            }
             trackReceived(buffer, on: .browser, at: now)
             forwardToCallee(&buffer)
         case .rtcp:
@@ -394,6 +434,7 @@ final class MediaSession: @unchecked Sendable {
                 return
             }
             absorbRTCP(buffer, on: .browser)
+            if plan?.video != nil { relayFeedbackToCallee(buffer) }
         default:
             statistics.browser.malformed += 1
         }
@@ -633,7 +674,7 @@ final class MediaSession: @unchecked Sendable {
 
     // MARK: Send
 
-    private func send(_ buffer: ByteBuffer, on socket: Socket, to address: SocketAddress) {
+    func send(_ buffer: ByteBuffer, on socket: Socket, to address: SocketAddress) {
         guard let channel = channels[socket] else { return }
         channel.write(AddressedEnvelope(remoteAddress: address, data: buffer), promise: nil)
         pendingFlush.insert(socket)
@@ -648,6 +689,168 @@ final class MediaSession: @unchecked Sendable {
             channels[pending]?.flush()
         }
         pendingFlush.removeAll(keepingCapacity: true)
+    }
+}
+
+// MARK: Video
+
+extension MediaSession {
+    /// The payload type of an RTP packet, 0 when it is too short to have one.
+    static func payloadType(of buffer: ByteBuffer) -> UInt8 {
+        buffer.readableBytes >= 12 ? (buffer.getInteger(at: buffer.readerIndex + 1, as: UInt8.self) ?? 0) & 0x7F : 0
+    }
+
+    /// The browser's video, decrypted, to the call centre: its payload type, the gateway's
+    /// SSRC, no header extensions; sequence numbers and timestamps as they came, so the call
+    /// centre's NACKs name the browser's packets.
+    fileprivate func forwardVideoToCallee(_ buffer: inout ByteBuffer, video: VideoBridgePlan) {
+        guard let address = calleeVideoAddress, !calleeHolding, video.browserDirection.receives else { return }
+        let ssrc = calleeVideoSSRC
+        let forwarded = buffer.withUnsafeMutableReadableBytes { bytes -> (length: Int, source: UInt32)? in
+            guard let packet = try? RTPMutablePacket(bytes) else { return nil }
+            let source = packet.ssrc
+            packet.payloadType = video.calleeFormat.payloadType
+            packet.ssrc = ssrc
+            guard let length = try? packet.removeExtension() else { return nil }
+            return (length, source)
+        }
+        guard let forwarded else { return }
+        browserVideoSource = forwarded.source
+        buffer.moveWriterIndex(to: buffer.readerIndex + forwarded.length)
+        statistics.video.packetsToCallee += 1
+        send(buffer, on: .calleeVideo, to: address)
+    }
+
+    fileprivate func receiveCalleeVideo(_ buffer: inout ByteBuffer, from address: SocketAddress) {
+        if !calleeVideoLatched {
+            calleeVideoLatched = true
+            calleeVideoAddress = address
+        } else if address != calleeVideoAddress {
+            return
+        }
+        let kind = buffer.withUnsafeReadableBytes { DatagramKind(classifying: $0) }
+        if kind == .rtcp {
+            relayFeedbackToBrowser(buffer)
+            return
+        }
+        guard kind == .rtp, let video = plan?.video else {
+            statistics.callee.malformed += 1
+            return
+        }
+        lastMedia = .now()
+        forwardVideoToBrowser(&buffer, video: video)
+    }
+
+    fileprivate func receiveCalleeVideoRTCP(_ buffer: ByteBuffer, from address: SocketAddress) {
+        if !calleeVideoRTCPLatched {
+            calleeVideoRTCPLatched = true
+            calleeVideoRTCPAddress = address
+        } else if address != calleeVideoRTCPAddress {
+            return
+        }
+        relayFeedbackToBrowser(buffer)
+    }
+
+    /// The call centre's video to the browser, rebuilt under the announced video SSRC with the
+    /// video's MID, then protected.
+    private func forwardVideoToBrowser(_ buffer: inout ByteBuffer, video: VideoBridgePlan) {
+        guard let srtp, let browserAddress, video.browserDirection.sends else { return }
+        let scratch = self.scratch
+        let result = buffer.withUnsafeReadableBytes { bytes -> (length: Int, source: UInt32)? in
+            guard let header = try? RTPHeader(parsing: bytes), header.payloadType == video.calleeFormat.payloadType else { return nil }
+            let fields = RTPHeaderFields(
+                marker: header.marker, payloadType: video.browserFormat.payloadType, sequenceNumber: header.sequenceNumber,
+                timestamp: header.timestamp, ssrc: video.browserSSRC
+            )
+            guard var writer = try? RTPPacketWriter(into: scratch, fields: fields) else { return nil }
+            if let id = video.midExtensionID, id < 15, let mid = video.mid {
+                try? writer.appendExtensionElement(id: UInt8(id), bytes: mid.utf8)
+            }
+            guard let length = try? writer.finish(payload: UnsafeRawBufferPointer(rebasing: bytes[header.payload])) else { return nil }
+            return (length, header.ssrc)
+        }
+        guard let result else { return }
+        calleeVideoSource = result.source
+        buffer.clear()
+        buffer.writeBytes(UnsafeRawBufferPointer(rebasing: scratch[..<result.length]))
+        guard (try? srtp.protectRTP(&buffer)) != nil else { return }
+        statistics.video.packetsToBrowser += 1
+        send(buffer, on: .browser, to: browserAddress)
+    }
+
+    /// Writes the PLI, FIR and NACK messages of `compound` that are about `about` into
+    /// `buffer` as a new compound packet from `sender` about `source`: an empty RR first
+    /// (RFC 3550 §6.1), then each message. Returns the length and the number of messages, or
+    /// nil when there is none.
+    static func writeFeedback(
+        from compound: RTCPCompoundPacket, about: UInt32, into buffer: UnsafeMutableRawBufferPointer, sender: UInt32, source: UInt32
+    ) -> (length: Int, messages: Int)? {
+        var writer = RTCPCompoundWriter(into: buffer)
+        var messages = 0
+        for packet in compound {
+            guard let message = try? packet.message() else { continue }
+            do {
+                switch message {
+                case .pictureLossIndication(let pli) where pli.mediaSSRC == about:
+                    if messages == 0 { try writer.appendReceiverReport(ssrc: sender, reportBlocks: [RTCPReportBlock]()) }
+                    try writer.appendPictureLossIndication(senderSSRC: sender, mediaSSRC: source)
+                case .fullIntraRequest(let fir):
+                    for index in 0..<fir.entryCount {
+                        guard let entry = fir.entry(at: index), entry.ssrc == about else { continue }
+                        if messages == 0 { try writer.appendReceiverReport(ssrc: sender, reportBlocks: [RTCPReportBlock]()) }
+                        try writer.appendFullIntraRequest(senderSSRC: sender, mediaSSRC: source, sequenceNumber: entry.sequenceNumber)
+                    }
+                case .genericNACK(let nack) where nack.mediaSSRC == about:
+                    if messages == 0 { try writer.appendReceiverReport(ssrc: sender, reportBlocks: [RTCPReportBlock]()) }
+                    try writer.appendGenericNACK(senderSSRC: sender, mediaSSRC: source, lostSequenceNumbers: nack)
+                default:
+                    continue
+                }
+                messages += 1
+            } catch {
+                break
+            }
+        }
+        return messages > 0 ? (writer.count, messages) : nil
+    }
+
+    /// The browser's feedback about the call centre's video (sent to the browser under the
+    /// gateway's video SSRC), passed to the call centre about its own SSRC.
+    fileprivate func relayFeedbackToCallee(_ buffer: ByteBuffer) {
+        guard let video = plan?.video, let source = calleeVideoSource, !calleeHolding else { return }
+        let multiplexed = video.calleeRTCPPort == video.calleePort
+        guard let address = multiplexed ? calleeVideoAddress : calleeVideoRTCPAddress else { return }
+        let scratch = rtcpScratch
+        let sender = calleeVideoSSRC
+        let written = buffer.withUnsafeReadableBytes { bytes -> (length: Int, messages: Int)? in
+            guard let compound = try? RTCPCompoundPacket(validating: bytes) else { return nil }
+            return Self.writeFeedback(from: compound, about: video.browserSSRC, into: scratch, sender: sender, source: source)
+        }
+        guard let written else { return }
+        rtcpBuffer.clear()
+        rtcpBuffer.writeBytes(UnsafeRawBufferPointer(rebasing: scratch[..<written.length]))
+        statistics.video.feedbackToCallee += written.messages
+        send(rtcpBuffer, on: multiplexed ? .calleeVideo : .calleeVideoRTCP, to: address)
+        flush(.calleeVideo)
+    }
+
+    /// The call centre's feedback about the browser's video (sent to it under the gateway's
+    /// SSRC), passed to the browser about its own SSRC over SRTCP.
+    private func relayFeedbackToBrowser(_ buffer: ByteBuffer) {
+        guard let video = plan?.video, let srtp, let browserAddress, let source = browserVideoSource else { return }
+        let scratch = rtcpScratch
+        let about = calleeVideoSSRC
+        let written = buffer.withUnsafeReadableBytes { bytes -> (length: Int, messages: Int)? in
+            guard let compound = try? RTCPCompoundPacket(validating: bytes) else { return nil }
+            return Self.writeFeedback(from: compound, about: about, into: scratch, sender: video.browserSSRC, source: source)
+        }
+        guard let written else { return }
+        rtcpBuffer.clear()
+        rtcpBuffer.writeBytes(UnsafeRawBufferPointer(rebasing: scratch[..<written.length]))
+        guard (try? srtp.protectRTCP(&rtcpBuffer)) != nil else { return }
+        statistics.video.feedbackToBrowser += written.messages
+        send(rtcpBuffer, on: .browser, to: browserAddress)
+        flush(.browser)
     }
 }
 

@@ -32,6 +32,19 @@ public struct MediaStatistics: Sendable, Hashable, Codable {
 
     public var browser = Leg()
     public var callee = Leg()
+
+    /// The video relayed between the legs: RTP packets each way, and the PLI, FIR and NACK
+    /// messages passed on.
+    public struct Video: Sendable, Hashable, Codable {
+        public var packetsToCallee = 0
+        public var packetsToBrowser = 0
+        public var feedbackToCallee = 0
+        public var feedbackToBrowser = 0
+
+        public init() {}
+    }
+
+    public var video = Video()
     /// `relay` or `transcode`, once the call centre answered.
     public var mode: String?
     public var browserCodec: String?

@@ -528,6 +528,99 @@ def test_a_hold_while_the_websocket_is_down_reaches_the_widget_after_it_reconnec
 # Errors the shopper must understand
 
 
+# --------------------------------------------------------------------------------------------
+# Video
+
+
+def video_stats(page: WidgetPage) -> dict[str, dict]:
+    """The browser's video RTP statistics (inbound-rtp and outbound-rtp of kind video)."""
+    entries = page.js_async(
+        """const done = arguments[arguments.length - 1];
+           CallMe.getStats().then((r) => done(r.stats.filter((s) => (s.type === 'inbound-rtp' || s.type === 'outbound-rtp') && s.kind === 'video')
+             .map((s) => ({type: s.type, framesDecoded: s.framesDecoded || 0, framesEncoded: s.framesEncoded || 0,
+                           frameWidth: s.frameWidth || 0, packetsReceived: s.packetsReceived || 0, packetsSent: s.packetsSent || 0,
+                           pliCount: s.pliCount || 0, firCount: s.firCount || 0, nackCount: s.nackCount || 0}))),
+             (e) => done([{type: 'error', error: String(e)}]));"""
+    )
+    return {entry["type"]: entry for entry in entries}
+
+
+def invite_answer(page: WidgetPage, invite: str) -> str:
+    """The body of the 2xx the widget received for its INVITE `invite` (matched by CSeq)."""
+    cseq = header(invite, "CSeq")
+    answers = [t for t in sip_in(page, "SIP/2.0 200") if header(t, "CSeq") == cseq]
+    assert answers, f"no 2xx for {cseq}"
+    return body(answers[0])
+
+
+def media_sections(sdp: str) -> dict[str, str]:
+    """Each m= section of an SDP by media type (the first of each)."""
+    sections: dict[str, str] = {}
+    for chunk in re.split(r"\r?\n(?=m=)", sdp)[1:]:
+        sections.setdefault(chunk.split(" ", 1)[0][2:], chunk)
+    return sections
+
+
+def test_camera_turned_on_during_a_call_goes_to_the_call_centre_and_back(admin: Client, page: WidgetPage, shop, server, script_src, tmp_path: Path) -> None:
+    """A widget that allows video: in the call, the shopper turns the camera on. The widget's
+    re-INVITE adds a bundled m=video; the gateway asks the call centre (SIPp) with a re-INVITE of
+    its own (VP8 over RTP/AVP on a video port, with NACK, PLI and FIR feedback), and answers the
+    browser from SIPp's answer: the video on the audio's transport, in its BUNDLE group, under an
+    SSRC of its own. SIPp echoes the video, so the browser decodes its own camera coming back
+    through the gateway in both directions; the audio goes on."""
+    assert sipp_binary(), "sipp not found: apt-get install sip-tester (scripts/install-deps.sh)"
+    uas = Sipp("uas_video_echo.xml", tmp_path, name="video", timeout_s=60, extra_args=["-rtp_echo"]).start()
+    try:
+        trunk = create_trunk(admin, name="video call centre", uri=f"sip:127.0.0.1:{uas.port}", transport="udp", codecs=["PCMU"])
+        widget = admin.post("/v1/widgets", {"name": "video shop", "destination": trunk["id"], "allowedOrigins": [shop.origin], "video": True})
+        assert widget.status_code == 201, describe(widget)
+        page.open(shop.url(widget=widget.json()["id"], gateway=server.url, script_src=script_src))
+        start_call_by_click(page)
+        page.wait_state("in-call", timeout=20)
+        assert "m=video" not in body(sip_out(page, "INVITE")[0]), "the call starts with audio only"
+
+        camera = page.shadow("[data-action=video]")
+        assert camera.is_displayed(), "a widget with video shows the camera button"
+        camera.click()
+        wait_until(lambda: len(sip_out(page, "INVITE")) >= 2, 10, message="the widget sent no re-INVITE for the camera")
+        reoffer = sip_out(page, "INVITE")[1]
+        assert media_sections(body(reoffer)).get("video"), body(reoffer)
+        wait_until(lambda: camera.get_attribute("aria-pressed") == "true", 15, message=lambda: f"camera not on; SIP: {sip_in(page, 'SIP/2.0')[-3:]}")
+
+        answer = invite_answer(page, reoffer)
+        sections = media_sections(answer)
+        audio, video = sections["audio"], sections["video"]
+        audio_port, video_port = audio.split(" ")[1], video.split(" ")[1]
+        assert video_port != "0" and video_port == audio_port, f"the video is not on the audio's transport: {answer}"
+        assert re.search(r"^a=rtpmap:\d+ VP8/90000", video, re.M), video
+        assert re.search(r"^a=rtcp-fb:\d+ nack pli", video, re.M) and re.search(r"^a=rtcp-fb:\d+ ccm fir", video, re.M), video
+        mids = [sdp_value(section, "mid") for section in (audio, video)]
+        group = sdp_value(answer, "group")
+        assert group and group.split() == ["BUNDLE", *mids], (group, mids)
+        audio_ssrc, video_ssrc = sdp_value(audio, "ssrc").split()[0], sdp_value(video, "ssrc").split()[0]
+        assert audio_ssrc != video_ssrc, answer
+        assert "sendrecv" in video, video
+
+        # The camera goes out, comes back from the call centre's echo, and is decoded.
+        def decoded() -> bool:
+            stats = video_stats(page)
+            return stats.get("inbound-rtp", {}).get("framesDecoded", 0) >= 30 and stats.get("outbound-rtp", {}).get("framesEncoded", 0) >= 30
+
+        wait_until(decoded, 20, message=lambda: f"video did not flow both ways: {video_stats(page)}")
+        stats = video_stats(page)
+        assert stats["inbound-rtp"]["frameWidth"] > 0, stats
+        wait_until(lambda: page.js("return document.querySelector('callme-button').shadowRoot.querySelector('video.remote').videoWidth") > 0, 10,
+                   message="the remote video element shows nothing")
+        inbound, outbound, _ = measure_audio(page, 1.0)
+        assert inbound > ENERGY_THRESHOLD and outbound > ENERGY_THRESHOLD, f"the audio stopped with the video: {inbound} {outbound}"
+
+        page.js("CallMe.hangup()")
+        page.wait_state("ended", timeout=10)
+        assert uas.wait(timeout=30) == 0, uas.report()
+    finally:
+        uas.stop()
+
+
 def test_denied_microphone_shows_a_clear_message(denying_browser, shop, widget, server, script_src, call_centre: CallCentre) -> None:
     call_centre.reset("answer")
     deny_media(denying_browser, shop.origin)
