@@ -722,6 +722,11 @@ extension SignallingCore {
                 {
                     return
                 }
+                if side == .callee, bridge.media != nil,
+                    offerCalleeVideoToBrowser(request, serverKey: serverKey, callId: callId, sessionInterval: sessionInterval)
+                {
+                    return
+                }
                 if bridge.media != nil, answerReoffer(request, serverKey: serverKey, side: side, callId: callId, sessionInterval: sessionInterval) {
                     if side == .callee { relayHoldToBrowser(callId: callId) }
                     return

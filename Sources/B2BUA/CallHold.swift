@@ -9,6 +9,15 @@ struct PendingBrowserReoffer {
     var offer: SDPSessionDescription
     /// The WebSocket it went out on.
     var peer: SIPPeer
+    /// The call centre's re-INVITE adding video that waits for the browser's answer.
+    var videoUpgrade: PendingCalleeVideoUpgrade? = nil
+}
+
+/// A call centre's re-INVITE that adds video, answered once the browser has answered.
+struct PendingCalleeVideoUpgrade {
+    var serverKey: SIPTransactionKey
+    var request: SIPMessage
+    var sessionInterval: Int?
 }
 
 /// Hold and resume from the call centre, told to the browser of an anchored call.
@@ -65,6 +74,11 @@ extension SignallingCore {
             return
         }
         bridge.browserReoffer = nil
+        if let upgrade = pending.videoUpgrade {
+            bridges.calls[callId] = bridge
+            browserAnsweredVideoUpgrade(response, status: status, upgrade: upgrade, callId: callId)
+            return
+        }
         var agreed = false
         switch status {
         case 200...299:
@@ -109,10 +123,11 @@ extension SignallingCore {
 
     /// Our re-INVITE to the browser timed out or could not be sent.
     func browserReofferFailed(clientKey: SIPTransactionKey, callId: String, reason: SIPTransactionTermination) {
-        guard var bridge = bridges.calls[callId], bridge.browserReoffer?.key == clientKey else { return }
+        guard var bridge = bridges.calls[callId], let pending = bridge.browserReoffer, pending.key == clientKey else { return }
         bridge.browserReoffer = nil
         bridges.calls[callId] = bridge
         logger.warning("the browser did not answer the re-INVITE; the call goes on", metadata: ["call": "\(callId)", "reason": "\(reason)"])
+        if let upgrade = pending.videoUpgrade { refuseVideoUpgrade(upgrade, callId: callId) }
     }
 
     /// Forgets the pending re-INVITE to the browser (its WebSocket has gone); its transaction
@@ -124,5 +139,6 @@ extension SignallingCore {
         bridge.browserReofferGlares = 0
         bridges.calls[callId] = bridge
         logger.info("re-INVITE to the browser abandoned with its WebSocket", metadata: ["call": "\(callId)"])
+        if let upgrade = pending.videoUpgrade { refuseVideoUpgrade(upgrade, callId: callId) }
     }
 }

@@ -76,3 +76,84 @@ extension SignallingCore {
         }
     }
 }
+
+/// Video from the call centre: a re-INVITE that adds video to an audio call is put to the
+/// browser in a re-INVITE of the gateway's own (the widget asks the shopper for the camera
+/// first), and the call centre's re-INVITE is answered once the browser has: with the video the
+/// browser took, or without it when the shopper declines, the browser fails or is not there.
+extension SignallingCore {
+    /// Sends the browser the video the call centre's re-INVITE offers. Returns false when the
+    /// re-INVITE adds no video for this call, or the browser cannot be asked now (then the
+    /// gateway answers the call centre itself, without video).
+    func offerCalleeVideoToBrowser(_ request: SIPMessage, serverKey: SIPTransactionKey, callId: String, sessionInterval: Int?) -> Bool {
+        guard let bridge = bridges.calls[callId], let media = bridge.media, request.method == .invite, request.body.readableBytes > 0,
+            bridge.record.answeredAt != nil, !bridge.record.status.isFinal, bridge.answer == nil,
+            bridge.browserReoffer == nil, bridge.browserReofferRetry == nil,
+            case .browser(let id) = bridge.caller.peer, browsers[id] != nil,
+            let reoffer = try? SDPSessionDescription(parsing: request.body.readableBytesView), media.calleeReofferAddsVideo(reoffer),
+            let offer = media.browserVideoOffer(for: reoffer)
+        else { return false }
+        guard let key = sendInDialog(
+            .invite, on: .caller, of: callId, body: ByteBuffer(string: offer.serialized()), contentType: "application/sdp",
+            extraHeaders: [(.allow, Self.allowedMethods)]
+        ) else {
+            media.abandonVideoUpgrade()
+            return false
+        }
+        bridges.calls[callId]?.browserReoffer = PendingBrowserReoffer(
+            key: key, offer: offer, peer: bridge.caller.peer,
+            videoUpgrade: PendingCalleeVideoUpgrade(serverKey: serverKey, request: request, sessionInterval: sessionInterval)
+        )
+        bridges.browserReoffers[key] = callId
+        logger.info("re-INVITE to the browser for the call centre's video", metadata: ["call": "\(callId)"])
+        return true
+    }
+
+    /// The browser's final response to the video offer: the call centre gets its answer now.
+    func browserAnsweredVideoUpgrade(_ response: SIPMessage, status: Int, upgrade: PendingCalleeVideoUpgrade, callId: String) {
+        guard let media = bridges.calls[callId]?.media else { return }
+        guard (200...299).contains(status) else {
+            logger.info("the browser refused the call centre's video", metadata: ["call": "\(callId)", "status": "\(status)"])
+            refuseVideoUpgrade(upgrade, callId: callId)
+            return
+        }
+        do {
+            guard response.body.readableBytes > 0 else { throw MediaPlanError.unusableAnswer("no SDP in the 2xx") }
+            let answer: SDPSessionDescription
+            do {
+                answer = try SDPSessionDescription(parsing: response.body.readableBytesView)
+            } catch {
+                throw MediaPlanError.unusableAnswer("malformed SDP")
+            }
+            let calleeAnswer = try media.calleeAnswer(afterBrowser: answer)
+            guard let leg = bridges.calls[callId]?.callee else { return }
+            var ok = SIPMessage.response(to: upgrade.request, statusCode: 200, toTag: leg.localTag)
+            ok.headers.add(.contact, contact(towards: leg.peer))
+            ok.headers.add(.allow, Self.allowedMethods)
+            if let interval = upgrade.sessionInterval {
+                ok.headers.add(.require, "timer")
+                ok.headers.add(.sessionExpires, SIPSessionExpires(interval: interval, refresher: .uac).description)
+            }
+            ok.headers.add(.contentType, "application/sdp")
+            ok.body = ByteBuffer(string: calleeAnswer.serialized())
+            respond(to: upgrade.serverKey, with: ok)
+            logger.info(
+                "the browser answered the call centre's video",
+                metadata: ["call": "\(callId)", "direction": "\(media.plan?.video?.browserDirection.rawValue ?? "none")"]
+            )
+            relayHoldToBrowser(callId: callId)
+        } catch {
+            logger.info("the browser's answer for the video cannot be used", metadata: ["call": "\(callId)", "reason": "\(error)"])
+            refuseVideoUpgrade(upgrade, callId: callId)
+        }
+    }
+
+    /// Answers the call centre's video re-INVITE at the gateway, without the video.
+    func refuseVideoUpgrade(_ upgrade: PendingCalleeVideoUpgrade, callId: String) {
+        bridges.calls[callId]?.media?.abandonVideoUpgrade()
+        if !answerReoffer(upgrade.request, serverKey: upgrade.serverKey, side: .callee, callId: callId, sessionInterval: upgrade.sessionInterval) {
+            respond(to: upgrade.serverKey, with: SIPMessage.response(to: upgrade.request, statusCode: 488))
+        }
+        relayHoldToBrowser(callId: callId)
+    }
+}

@@ -200,6 +200,8 @@ public final class BrowserCallMedia: @unchecked Sendable {
     public internal(set) var pendingBrowserOffer: BrowserOffer?
     /// The SSRC of the video the browser receives.
     let browserVideoSSRC = UInt32.random(in: 1...UInt32.max)
+    /// The call centre's re-offer adding video, while the browser is asked.
+    var pendingVideoUpgrade: PendingVideoUpgrade?
     var local: WebRTCTransportParameters
     let sessionID: String
     let session: MediaSession
@@ -301,7 +303,7 @@ extension BrowserCallMedia {
         guard let negotiation = try? SDPNegotiation(offer: reoffer, capabilities: capabilities) else { return nil }
         calleeSessionVersion += 1
         let port = calleeOffer.media.first?.port ?? 0
-        let answer = negotiation.makeAnswer(
+        var answer = negotiation.makeAnswer(
             origin: SDPOrigin(
                 sessionID: calleeOffer.origin.sessionID, sessionVersion: calleeSessionVersion,
                 addressType: calleeOffer.origin.addressType, unicastAddress: calleeOffer.origin.unicastAddress
@@ -309,6 +311,15 @@ extension BrowserCallMedia {
             connection: calleeOffer.connection ?? SDPConnection(networkType: "IN", addressType: .ip4, address: local.host),
             sessionName: "Switchboard"
         ) { _ in SDPMediaTransport(port: port) }
+        // Video already relayed stays, with its codec, in the direction the browser has it.
+        if let video = plan.video, let videoPort,
+            let index = reoffer.media.firstIndex(where: { $0.media == .video && !$0.isDisabled }), answer.media.indices.contains(index),
+            let format = reoffer.media[index].payloadFormats.first(where: { $0.codec.matches(video.calleeFormat.codec) })
+        {
+            let browserSide = SDPDirection(sends: video.browserDirection.receives, receives: video.browserDirection.sends)
+            let direction = reoffer.media[index].effectiveDirection(in: reoffer).answer(local: browserSide)
+            answer.media[index] = Self.calleeVideoAnswerMedia(offered: reoffer.media[index], format: format, port: videoPort, direction: direction)
+        }
         let holding = offeredDirection == .inactive || offeredDirection == .sendonly || connection.isUnspecifiedAddress
         calleeDirection = offeredDirection
         let address = connection.isUnspecifiedAddress ? nil : (host: connection.address, port: audio.port)

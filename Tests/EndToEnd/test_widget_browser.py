@@ -621,6 +621,78 @@ def test_camera_turned_on_during_a_call_goes_to_the_call_centre_and_back(admin: 
         uas.stop()
 
 
+def gateway_answer_to_sipp(uas: Sipp) -> str:
+    """The SDP of the last 200 OK SIPp received for an INVITE (its re-INVITE's answer), from
+    SIPp's message log; "" before there is one."""
+    log = uas.message_file.read_text(errors="replace")
+    received = [block.split("\n", 1)[1] for block in re.split(r"\r?\n(?=\w+ message (?:received|sent))", log)
+                if re.match(r"\w+ message received", block) and "\n" in block]
+    answers = [m for m in received if m.lstrip().startswith("SIP/2.0 200") and re.search(r"^CSeq: *\d+ INVITE", m, re.M | re.I)]
+    return body(answers[-1].lstrip().replace("\r\n", "\n").replace("\n", "\r\n")) if answers else ""
+
+
+@pytest.mark.parametrize("share", [True, False], ids=["camera-shared", "camera-declined"])
+def test_call_centre_asks_for_video_and_the_shopper_decides(share: bool, admin: Client, page: WidgetPage, shop, server, script_src, tmp_path: Path) -> None:
+    """SIPp re-INVITEs to add video to an audio call. The gateway does not answer it at once: it
+    re-offers to the widget with a video m= line bundled with the audio, the widget asks the
+    shopper for the camera (the consent panel), and only the browser's answer gives SIPp's: the
+    video on a video port of the gateway's, sendrecv when the shopper shares the camera (then the
+    video flows both ways through SIPp's echo), inactive when the shopper declines (no camera is
+    opened, the audio goes on)."""
+    assert sipp_binary(), "sipp not found: apt-get install sip-tester (scripts/install-deps.sh)"
+    uas = Sipp("uas_video_upgrade.xml", tmp_path, name="upgrade", duration_ms=1500, timeout_s=60, extra_args=["-rtp_echo"]).start()
+    try:
+        trunk = create_trunk(admin, name="video asking call centre", uri=f"sip:127.0.0.1:{uas.port}", transport="udp", codecs=["PCMU"])
+        widget = admin.post("/v1/widgets", {"name": "video upgrade shop", "destination": trunk["id"], "allowedOrigins": [shop.origin], "video": True})
+        assert widget.status_code == 201, describe(widget)
+        page.open(shop.url(widget=widget.json()["id"], gateway=server.url, script_src=script_src))
+        start_call_by_click(page)
+        page.wait_state("in-call", timeout=20)
+
+        consent = page.shadow(".consent")
+        wait_until(consent.is_displayed, 15, message="the widget did not ask for the camera")
+        assert page.text("#consent-text") == "The agent would like to turn on video. Share your camera?"
+        offer = body(sip_in(page, "INVITE ")[0])
+        video_offer = media_sections(offer)["video"]
+        assert video_offer.split(" ")[1] == media_sections(offer)["audio"].split(" ")[1], "the video is offered on the audio's transport"
+        assert sdp_value(offer, "group").split()[1:] == [sdp_value(media_sections(offer)["audio"], "mid"), sdp_value(video_offer, "mid")]
+        assert re.search(r"^a=rtpmap:\d+ VP8/90000", video_offer, re.M) and sdp_value(video_offer, "setup") == "actpass", video_offer
+        assert gateway_answer_to_sipp(uas) == "", "the gateway answered the call centre before the shopper decided"
+        page.shadow("[data-action=allow-camera]" if share else "[data-action=decline-camera]").click()
+
+        answers = wait_until(lambda: [t for t in sip_out(page, "SIP/2.0 200") if "INVITE" in (header(t, "CSeq") or "")], 15,
+                             message="the widget did not answer the video offer")
+        answer = body(answers[0])
+        browser_video = media_sections(answer)["video"]
+        assert ("a=sendrecv" in browser_video) == share and ("a=inactive" in browser_video) == (not share), browser_video
+        wait_until(lambda: "m=video" in gateway_answer_to_sipp(uas), 10, message="the call centre got no answer with video")
+        sipp_video = media_sections(gateway_answer_to_sipp(uas))["video"]
+        assert sipp_video.split(" ")[1] != "0", sipp_video
+        assert ("a=sendrecv" in sipp_video) == share and ("a=inactive" in sipp_video) == (not share), sipp_video
+
+        if share:
+            def decoded() -> bool:
+                stats = video_stats(page)
+                return stats.get("inbound-rtp", {}).get("framesDecoded", 0) >= 30 and stats.get("outbound-rtp", {}).get("framesEncoded", 0) >= 30
+
+            wait_until(decoded, 20, message=lambda: f"video did not flow both ways: {video_stats(page)}")
+            assert page.shadow("[data-action=video]").get_attribute("aria-pressed") == "true"
+        else:
+            time.sleep(1.0)
+            stats = video_stats(page)
+            assert stats.get("outbound-rtp", {}).get("framesEncoded", 0) == 0, stats
+            assert page.shadow("[data-action=video]").get_attribute("aria-pressed") == "false"
+        inbound, outbound, _ = measure_audio(page, 1.0)
+        assert inbound > ENERGY_THRESHOLD and outbound > ENERGY_THRESHOLD, f"the audio stopped: {inbound} {outbound}"
+        assert page.state() == "in-call"
+
+        page.js("CallMe.hangup()")
+        page.wait_state("ended", timeout=10)
+        assert uas.wait(timeout=30) == 0, uas.report()
+    finally:
+        uas.stop()
+
+
 def test_denied_microphone_shows_a_clear_message(denying_browser, shop, widget, server, script_src, call_centre: CallCentre) -> None:
     call_centre.reset("answer")
     deny_media(denying_browser, shop.origin)
