@@ -5,10 +5,11 @@ set -euo pipefail
 
 want_debs=(
     pkg-config libssl-dev libsrtp2-dev libopus-dev libxml2-dev libsqlite3-dev
-    curl wrk python3-venv sip-tester dnsmasq-base
-    chromium chromium-driver baresip-core
+    curl wrk python3-venv python3-dev gcc sip-tester dnsmasq-base
+    chromium chromium-driver baresip-core espeak-ng
 )
-want_py=(pytest requests schemathesis websockets selenium aiortc numpy)
+# pesq builds a C extension (gcc, python3-dev); the speech for its test comes from espeak-ng.
+want_py=(pytest requests schemathesis websockets selenium aiortc numpy scipy pesq)
 # Benchmarks also compare against Kamailio: `install-deps.sh --bench`.
 if [ "${1:-}" = "--bench" ]; then want_debs+=(kamailio); fi
 

@@ -2,8 +2,9 @@
 
 `WebRTCBrowser` obtains nothing by itself: it is given a widget session (token and WebSocket URL),
 makes an offer with aiortc (ICE candidates on 127.0.0.1 only), speaks SIP over the `/sip`
-WebSocket as a browser does (RFC 7118), completes ICE and DTLS with the gateway, sends a tone and
-records what comes back.
+WebSocket as a browser does (RFC 7118), completes ICE and DTLS with the gateway, sends a tone (or
+a given track, such as `PCMTrack` with speech) and records what comes back. `pcmu_stream` puts the
+PCMU packets a call-centre peer received back together.
 """
 
 from __future__ import annotations
@@ -58,6 +59,125 @@ class ToneTrack(MediaStreamTrack):
         return frame
 
 
+class PCMTrack(MediaStreamTrack):
+    """Mono int16 samples at 48 kHz (a speech file, say) at real-time pace in 20 ms frames, then
+    silence for as long as the call lasts. `started` is when the first frame was taken."""
+
+    kind = "audio"
+
+    def __init__(self, samples: np.ndarray) -> None:
+        super().__init__()
+        if samples.dtype != np.int16 or samples.ndim != 1:
+            raise ValueError(f"PCMTrack takes mono int16 samples, not {samples.dtype} of shape {samples.shape}")
+        self.pcm = samples
+        self.samples = 0
+        self.started: float | None = None
+
+    async def recv(self) -> AudioFrame:
+        if self.started is None:
+            self.started = time.monotonic()
+        wait = self.started + self.samples / SAMPLE_RATE - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        chunk = self.pcm[self.samples:self.samples + FRAME]
+        pcm = np.zeros(FRAME, dtype=np.int16)
+        pcm[:len(chunk)] = chunk
+        frame = AudioFrame.from_ndarray(pcm.reshape(1, -1), format="s16", layout="mono")
+        frame.sample_rate = SAMPLE_RATE
+        frame.pts = self.samples
+        frame.time_base = fractions.Fraction(1, SAMPLE_RATE)
+        self.samples += FRAME
+        return frame
+
+
+# G.711 µ-law (the segment-and-bias formulation of ITU-T G.711 with bit inversion), in numpy.
+_MULAW_BIAS = 0x84
+_MULAW_CLIP = 32635
+
+
+def mulaw_encode(samples: np.ndarray) -> np.ndarray:
+    """The µ-law codes (uint8) of int16 samples."""
+    value = samples.astype(np.int32)
+    sign = np.where(value < 0, 0x80, 0x00)
+    magnitude = np.minimum(np.abs(value), _MULAW_CLIP) + _MULAW_BIAS
+    # The segment is the position of the highest set bit counted from bit 7 (0...7).
+    segment = np.floor(np.log2(magnitude)).astype(np.int32) - 7
+    mantissa = (magnitude >> (segment + 3)) & 0x0F
+    return (~(sign | (segment << 4) | mantissa) & 0xFF).astype(np.uint8)
+
+
+def mulaw_decode(codes: np.ndarray) -> np.ndarray:
+    """The int16 samples of µ-law codes."""
+    inverted = ~codes.astype(np.int32) & 0xFF
+    segment = (inverted >> 4) & 0x07
+    magnitude = (((inverted & 0x0F) << 3) + _MULAW_BIAS << segment) - _MULAW_BIAS
+    return np.where(inverted & 0x80, -magnitude, magnitude).astype(np.int16)
+
+
+def rtp_payload(data: bytes) -> tuple[int, int, int, bytes]:
+    """Payload type, sequence number, timestamp and payload of an RTP packet (CSRCs, header
+    extension and padding skipped); raises ValueError for what is not RTP."""
+    if len(data) < 12 or data[0] >> 6 != 2:
+        raise ValueError(f"not RTP: {data[:16].hex()}")
+    start = 12 + 4 * (data[0] & 0x0F)
+    if data[0] & 0x10:
+        if len(data) < start + 4:
+            raise ValueError(f"truncated RTP extension: {data[:16].hex()}")
+        start += 4 + 4 * int.from_bytes(data[start + 2:start + 4], "big")
+    end = len(data) - (data[-1] if data[0] & 0x20 else 0)
+    if end < start:
+        raise ValueError(f"truncated RTP: {data[:16].hex()}")
+    return data[1] & 0x7F, int.from_bytes(data[2:4], "big"), int.from_bytes(data[4:8], "big"), data[start:end]
+
+
+@dataclass
+class PCMUStream:
+    """One received PCMU stream put back together: `samples` at 8 kHz, each packet at the place
+    its timestamp gives (relative to the first), gaps as silence."""
+
+    samples: np.ndarray
+    packets: int
+    duplicates: int
+    # Sequence numbers missing between the first and the last packet.
+    missing: int
+    # 8 kHz samples not covered by any packet between the first and the last.
+    gap_samples: int
+
+
+def pcmu_stream(datagrams: list[bytes], payload_type: int = 0) -> PCMUStream:
+    """Orders the PCMU packets of one stream by (unwrapped) sequence number and lays their
+    decoded payloads out on the timestamp axis."""
+    packets = []
+    for data in datagrams:
+        kind, sequence, timestamp, payload = rtp_payload(data)
+        if kind == payload_type and payload:
+            packets.append((sequence, timestamp, payload))
+    if not packets:
+        return PCMUStream(np.zeros(0, dtype=np.int16), 0, 0, 0, 0)
+    # Unwrap 16-bit sequence numbers and 32-bit timestamps relative to the first packet.
+    first_sequence, first_timestamp = packets[0][0], packets[0][1]
+    unwrapped = {}
+    duplicates = 0
+    for sequence, timestamp, payload in packets:
+        index = ((sequence - first_sequence + 0x8000) % 0x10000) - 0x8000
+        offset = ((timestamp - first_timestamp + 2**31) % 2**32) - 2**31
+        if index in unwrapped:
+            duplicates += 1
+            continue
+        unwrapped[index] = (offset, payload)
+    ordered = [unwrapped[index] for index in sorted(unwrapped)]
+    base = min(offset for offset, _ in ordered)
+    length = max(offset - base + len(payload) for offset, payload in ordered)
+    samples = np.zeros(length, dtype=np.int16)
+    covered = np.zeros(length, dtype=bool)
+    for offset, payload in ordered:
+        at = offset - base
+        samples[at:at + len(payload)] = mulaw_decode(np.frombuffer(payload, dtype=np.uint8))
+        covered[at:at + len(payload)] = True
+    missing = (max(unwrapped) - min(unwrapped) + 1) - len(unwrapped)
+    return PCMUStream(samples, len(unwrapped), duplicates, missing, int(length - covered.sum()))
+
+
 def tone_analysis(samples: np.ndarray, rate: int = SAMPLE_RATE) -> tuple[float, float]:
     """The dominant frequency (Hz) and the RMS level (dBFS) of mono int16 samples."""
     if len(samples) < rate // 10:
@@ -102,10 +222,15 @@ class CallResult:
 class WebRTCBrowser:
     """One browser call through the gateway: aiortc media, SIP over the widget WebSocket."""
 
-    def __init__(self, websocket_url: str, *, codecs: list[str] | None = None, tone_hz: float = 440.0, glare: bool = False) -> None:
+    def __init__(
+        self, websocket_url: str, *, codecs: list[str] | None = None, tone_hz: float = 440.0, glare: bool = False,
+        track: MediaStreamTrack | None = None,
+    ) -> None:
         self.websocket_url = websocket_url
         self.codecs = codecs  # e.g. ["audio/opus"] or ["audio/PCMU"]
         self.tone_hz = tone_hz
+        # What the browser sends: a tone of `tone_hz` unless another track is given.
+        self.track = track
         self.call_id = uuid.uuid4().hex
         self.tag = uuid.uuid4().hex[:10]
         self.remote_tag: str | None = None
@@ -210,7 +335,7 @@ class WebRTCBrowser:
     ) -> CallResult:
         """Places the call, talks for `talk_seconds` after the answer (or until the gateway sends
         BYE), hangs up (BYE). `during(answer_sdp)`, if given, is awaited once right after the ACK."""
-        transceiver = self.pc.addTransceiver(ToneTrack(self.tone_hz), direction="sendrecv")
+        transceiver = self.pc.addTransceiver(self.track or ToneTrack(self.tone_hz), direction="sendrecv")
         if self.codecs:
             capabilities = RTCRtpSender.getCapabilities("audio").codecs
             transceiver.setCodecPreferences([c for c in capabilities if c.mimeType in self.codecs])
