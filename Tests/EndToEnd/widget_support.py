@@ -7,6 +7,7 @@
   pluggable `MediaPeer` chosen by the offer (`echo_peer_for`): `AiortcEchoPeer` (aiortc: ICE,
   DTLS-SRTP, Opus) while the gateway passes the browser's SDP through, `RtpEchoPeer` (plain
   RTP, G.711) once the gateway terminates WebRTC itself. Both send the audio back.
+  `ImpairedRtpPeer` sends a PCMU stream of its own with known loss or timing jitter.
 - `chromium()`: headless Chromium under Selenium with fake media devices.
 """
 
@@ -324,6 +325,85 @@ class RtpEchoPeer:
     async def close(self) -> None:
         if self.transport:
             self.transport.close()
+
+
+class ImpairedRtpPeer:
+    """A plain RTP peer (PCMU, `frame_ms` per packet) on 127.0.0.1 that sends a stream of its own
+    to the gateway once the gateway's RTP arrives (symmetric RTP), with known impairments: the
+    frames whose index `drop(n)` is true are never sent (their sequence numbers and timestamps
+    are skipped: loss), and frame n leaves `schedule(n)` seconds after the first (default
+    n × frame_ms; its RTP timestamp is always n × 8 × frame_ms, so another schedule is timing
+    jitter). Its payload is PCMU silence; it counts what it sent, left out and received."""
+
+    SSRC = 0x1A77E4ED
+
+    def __init__(self, *, drop: Callable[[int], bool] = lambda n: False, schedule: Callable[[int], float] | None = None, frame_ms: int = 20) -> None:
+        import socket
+
+        self.drop = drop
+        self.frame_ms = frame_ms
+        self.schedule = schedule or (lambda n: n * frame_ms / 1000)
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.2)
+        self.sent = 0
+        self.dropped = 0
+        self.received = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    async def answer(self, offer_sdp: str) -> str:
+        media = re.search(r"^m=audio (\d+) RTP/AVP ([\d ]+)", offer_sdp, re.M)
+        assert media and "0" in media.group(2).split(), f"no PCMU in the offer:\n{offer_sdp}"
+        port = self.sock.getsockname()[1]
+        self._thread.start()
+        return "\r\n".join([
+            "v=0", "o=callcentre 1 1 IN IP4 127.0.0.1", "s=-", "c=IN IP4 127.0.0.1", "t=0 0",
+            f"m=audio {port} RTP/AVP 0", "a=rtpmap:0 PCMU/8000", f"a=ptime:{self.frame_ms}", "a=sendrecv",
+        ]) + "\r\n"
+
+    def _run(self) -> None:
+        gateway = None
+        while gateway is None and not self._stop.is_set():
+            try:
+                data, address = self.sock.recvfrom(2048)
+            except OSError:
+                continue
+            if len(data) >= 12 and data[0] >> 6 == 2 and not 200 <= data[1] <= 204:
+                gateway = address
+                self.received += 1
+        self.sock.setblocking(False)
+        samples = 8 * self.frame_ms
+        start = time.monotonic()
+        n = 0
+        while not self._stop.is_set():
+            wait = start + self.schedule(n) - time.monotonic()
+            if wait > 0:
+                self._stop.wait(wait)
+                continue
+            while True:  # the gateway's stream is only counted
+                try:
+                    self.sock.recvfrom(2048)
+                    self.received += 1
+                except (BlockingIOError, OSError):
+                    break
+            if self.drop(n):
+                self.dropped += 1
+            else:
+                header = bytes([0x80, 0x80 if n == 0 else 0]) + (n & 0xFFFF).to_bytes(2, "big")
+                header += (n * samples & 0xFFFFFFFF).to_bytes(4, "big") + self.SSRC.to_bytes(4, "big")
+                try:
+                    self.sock.sendto(header + b"\xff" * samples, gateway)
+                except OSError:
+                    pass
+                self.sent += 1
+            n += 1
+
+    async def close(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            await asyncio.get_running_loop().run_in_executor(None, self._thread.join, 5)
+        self.sock.close()
 
 
 def echo_peer_for(offer_sdp: str) -> MediaPeer:
