@@ -205,7 +205,14 @@ let package = Package(
         .testTarget(name: "RTPTests", dependencies: ["RTP", .product(name: "NIOCore", package: "swift-nio")], swiftSettings: strict),
         .testTarget(name: "MediaTests", dependencies: ["Media", "RTP"], swiftSettings: strict),
         .testTarget(name: "WebRTCTests", dependencies: ["WebRTC", .product(name: "NIOCore", package: "swift-nio")], swiftSettings: strict),
-        .testTarget(name: "MediaPlaneTests", dependencies: ["MediaPlane", "SIP"], swiftSettings: strict),
+        .testTarget(
+            name: "MediaPlaneTests",
+            dependencies: [
+                "MediaPlane", "SIP", "RTP", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         .testTarget(name: "SRTPTests", dependencies: ["SRTP", .product(name: "NIOCore", package: "swift-nio")], swiftSettings: strict),
         .testTarget(
             name: "StoreTests",
