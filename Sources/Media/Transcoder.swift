@@ -72,6 +72,10 @@ public final class Transcoder {
         resampled.deallocate()
     }
 
+    /// Samples, at the source rate, of the last frame transcoded or made up: the time the
+    /// frame just encoded covers.
+    public var lastFrameSamples: Int { frameSamples }
+
     /// The filter delay the chain adds beyond the codecs' own.
     public var resamplingLatency: Duration { resampler?.latency ?? .zero }
 

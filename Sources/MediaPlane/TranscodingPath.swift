@@ -12,12 +12,16 @@ final class TranscodingPath {
         let transcoder: Transcoder
         let inputPayloadType: UInt8
         let outputPayloadType: UInt8
+        let inputClockRate: Int
         let outputClockRate: Int
-        let outputSamplesPerFrame: UInt32
         let ssrc: UInt32
         var sequence: UInt16
+        /// The next output timestamp: each frame moves it on by the time the frame covers.
         var timestamp: UInt32
         var lastInputSequence: UInt16?
+        var lastInputTimestamp: UInt32?
+        /// How far the last frame moved ``timestamp``, in output clock ticks.
+        var lastAdvance: UInt32 = 0
         var sent = 0
         var marker = true
         /// Preallocated output: RTP header and payload.
@@ -42,8 +46,8 @@ final class TranscodingPath {
             outputEventType = events?.output.payloadType
             inputPayloadType = input.payloadType
             outputPayloadType = format.payloadType
+            inputClockRate = Int(input.codec.clockRate)
             outputClockRate = Int(format.codec.clockRate)
-            outputSamplesPerFrame = UInt32(outputClockRate / 50)
             var generator = SystemRandomNumberGenerator()
             self.ssrc = ssrc ?? generator.next()
             sequence = generator.next()
@@ -76,21 +80,35 @@ final class TranscodingPath {
                     let gap = header.sequenceNumber &- last
                     // Duplicates and late packets (gap 0 or "negative") are dropped.
                     guard gap != 0, gap < 0x8000 else { return }
-                    // Up to three missing frames are concealed; a longer outage restarts the stream.
+                    // Up to three missing frames are concealed; a longer outage restarts the stream
+                    // (marker bit) after as much time as the sender's timestamps say went by.
                     if gap > 1 {
                         if gap <= 4 {
                             for _ in 1..<gap { encodeFrame(emit: emit) { try transcoder.transcodeMissingFrame(into: $0) } }
                         } else {
                             marker = true
+                            skipOutage(until: header.timestamp)
                         }
                     }
                 }
                 lastInputSequence = header.sequenceNumber
+                lastInputTimestamp = header.timestamp
                 // Events that follow line up with the audio they interrupt.
                 events?.setAnchor(input: header.timestamp, output: timestamp)
                 let payload = UnsafeRawBufferPointer(rebasing: bytes[header.payload])
                 encodeFrame(emit: emit) { try transcoder.transcode(payload, into: $0) }
             }
+        }
+
+        /// Moves the output timeline over an outage: the input time from the last packet to
+        /// this one, on the output clock, less the frame already counted.
+        private func skipOutage(until inputTimestamp: UInt32) {
+            guard let last = lastInputTimestamp else { return }
+            let elapsed = inputTimestamp &- last
+            // A timestamp that went backwards, or jumped by more than a minute, is not time.
+            guard elapsed < UInt32(inputClockRate) * 60 else { return }
+            let scaled = UInt64(elapsed) * UInt64(outputClockRate) / UInt64(max(inputClockRate, 1))
+            if scaled > UInt64(lastAdvance) { timestamp &+= UInt32(truncatingIfNeeded: scaled - UInt64(lastAdvance)) }
         }
 
         /// One telephone-event packet onto the output stream: the output's payload type,
@@ -122,7 +140,11 @@ final class TranscodingPath {
             guard let total = try? writer.finish(payload: UnsafeRawBufferPointer(rebasing: payloadArea[..<length])) else { return }
             marker = false
             sequence &+= 1
-            timestamp &+= outputSamplesPerFrame
+            // The frame lasts as long as the input frame (or the made-up one): 20 ms, or 60 ms
+            // from a call centre that packs three frames a packet.
+            let samples = UInt64(transcoder.lastFrameSamples)
+            lastAdvance = UInt32(truncatingIfNeeded: samples * UInt64(outputClockRate) / UInt64(max(transcoder.source.sampleRate, 1)))
+            timestamp &+= lastAdvance
             sent += 1
             var buffer = ByteBuffer()
             buffer.reserveCapacity(total + 32)

@@ -672,24 +672,27 @@ def test_call_centre_with_steady_timing_raises_no_high_jitter_warning(admin: Cli
     with impaired_call(admin, page, shop, server, script_src, peer) as call:
         time.sleep(MONITOR_ROUNDS_S)
         summary = page.stats()["summary"]
-        assert summary["packetsReceived"] >= 100 and summary["jitter"] < 0.01, summary
+        # Well under the warning's 0.05 s; scheduling on a loaded machine adds a few ms.
+        assert summary["packetsReceived"] >= 100 and summary["jitter"] < 0.03, summary
         assert warnings_of(page) == [], page.events()
     assert call_media(admin, call)["mode"] == "relay"
 
 
-@pytest.mark.xfail(strict=True, reason="TranscodingPath advances the RTP timestamp by 20 ms per packet whatever the frame duration: "
-                   "60 ms frames from the call centre reach the browser as Opus 60 ms frames stamped 20 ms apart")
 def test_steady_60ms_frames_keep_their_timing_on_the_transcoding_path(admin: Client, page: WidgetPage, shop, server, script_src) -> None:
-    """Steady 60 ms PCMU frames, transcoded to Opus for a browser that offers only Opus, should
-    reach the browser with timestamps 60 ms apart: jitter near zero, as on the relay path."""
+    """Steady 60 ms PCMU frames, transcoded to Opus for a browser that offers only Opus, reach
+    the browser with timestamps 60 ms apart: jitter near zero, as on the relay path, and no
+    audio discarded (stamped 20 ms apart, 60 of 101 packets were discarded and the jitter read 40 ms)."""
     peer = ImpairedRtpPeer(frame_ms=60)
     with impaired_call(admin, page, shop, server, script_src, peer, opus_only=True) as call:
         time.sleep(6)
         summary = page.stats()["summary"]
         assert summary["packetsReceived"] >= 60, summary
         jitter = summary["jitter"]
+        discarded = page.js_async("""const done = arguments[arguments.length - 1];
+            CallMe.getStats().then((r) => done((r.summary && r.summary.inbound && r.summary.inbound.packetsDiscarded) || 0));""")
     assert call_media(admin, call)["mode"] == "transcode"
-    assert jitter < 0.01, f"the browser's jitter for steady 60 ms frames: {jitter} s"
+    assert jitter < 0.03, f"the browser's jitter for steady 60 ms frames: {jitter} s"
+    assert discarded <= 2, f"the browser discarded {discarded} of the transcoded packets"
 
 
 # --------------------------------------------------------------------------------------------

@@ -66,6 +66,35 @@ struct TranscodingPathTests {
         #expect(out.count == 3)
     }
 
+    @Test func longerFramesMoveTheTimestampByTheirLength() throws {
+        let path = try TranscodingPath(plan: Self.plan(), opus: OpusEncoder.Configuration())
+        var out: [ByteBuffer] = []
+        // 60 ms of PCMU a packet (480 samples) becomes 60 ms of Opus: 2880 ticks at 48 kHz.
+        for index in 0..<4 {
+            let frame = [UInt8](repeating: 0xFF, count: 480)
+            path.calleeToBrowser(Self.packet(payloadType: 0, sequence: UInt16(7 + index), timestamp: UInt32(480 * index), payload: frame)) { out.append($0) }
+        }
+        let headers = Self.headers(out)
+        #expect(headers.count == 4)
+        #expect(zip(headers, headers.dropFirst()).allSatisfy { $1.timestamp == $0.timestamp &+ 2880 })
+    }
+
+    @Test func aLongOutageMovesTheTimestampOnByItsLength() throws {
+        let path = try TranscodingPath(plan: Self.plan(), opus: OpusEncoder.Configuration())
+        var out: [ByteBuffer] = []
+        let frame = [UInt8](repeating: 0xFF, count: 160)
+        path.calleeToBrowser(Self.packet(payloadType: 0, sequence: 1, timestamp: 0, payload: frame)) { out.append($0) }
+        path.calleeToBrowser(Self.packet(payloadType: 0, sequence: 2, timestamp: 160, payload: frame)) { out.append($0) }
+        // 10 packets (200 ms) never arrive: not concealed, but the timeline keeps the gap.
+        path.calleeToBrowser(Self.packet(payloadType: 0, sequence: 13, timestamp: 160 * 12, payload: frame)) { out.append($0) }
+        let headers = Self.headers(out)
+        #expect(headers.count == 3)
+        #expect(headers[1].timestamp == headers[0].timestamp &+ 960)
+        #expect(headers[2].timestamp == headers[1].timestamp &+ 960 * 11)
+        #expect(headers[2].marker && !headers[1].marker)
+        #expect(headers[2].sequenceNumber == headers[1].sequenceNumber &+ 1)
+    }
+
     @Test func telephoneEventsMoveToTheOtherClock() throws {
         let path = try TranscodingPath(plan: Self.plan(), opus: OpusEncoder.Configuration())
         var out: [ByteBuffer] = []
