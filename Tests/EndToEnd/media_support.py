@@ -626,3 +626,186 @@ class RTPPeer:
     def reports(self) -> list[tuple[float, list[RTCPPacket]]]:
         """The compound packets that came to the RTCP port, parsed, with their arrival times."""
         return [(arrival, parse_rtcp(data)) for arrival, data, _ in self.received_rtcp]
+
+
+@dataclass
+class FeedbackMessage:
+    """One RTPFB/PSFB message of an RTCP packet: its type (205 or 206), FMT, sender and media
+    SSRCs, the lost sequence numbers of a generic NACK and the (SSRC, sequence number) entries of
+    a FIR."""
+
+    packet_type: int
+    fmt: int
+    sender: int
+    media: int
+    lost: list[int] = field(default_factory=list)
+    fir: list[tuple[int, int]] = field(default_factory=list)
+
+
+def feedback_messages(data: bytes) -> list[FeedbackMessage]:
+    """The transport- and payload-specific feedback messages (RFC 4585, RFC 5104) of a compound
+    RTCP packet; raises ValueError when the lengths do not add up."""
+    messages = []
+    offset = 0
+    while offset < len(data):
+        if len(data) - offset < 4 or data[offset] >> 6 != 2:
+            raise ValueError(f"not RTCP at {offset}: {data.hex()}")
+        fmt, packet_type = data[offset] & 0x1F, data[offset + 1]
+        length = 4 * (int.from_bytes(data[offset + 2:offset + 4], "big") + 1)
+        packet = data[offset:offset + length]
+        if len(packet) != length:
+            raise ValueError(f"truncated RTCP: {data.hex()}")
+        offset += length
+        if packet_type not in (205, 206) or length < 12:
+            continue
+        message = FeedbackMessage(packet_type, fmt, int.from_bytes(packet[4:8], "big"), int.from_bytes(packet[8:12], "big"))
+        fci = packet[12:]
+        if packet_type == 205 and fmt == 1:
+            for at in range(0, len(fci) - 3, 4):
+                pid, blp = int.from_bytes(fci[at:at + 2], "big"), int.from_bytes(fci[at + 2:at + 4], "big")
+                message.lost += [pid] + [(pid + bit + 1) & 0xFFFF for bit in range(16) if blp >> bit & 1]
+        elif packet_type == 206 and fmt == 4:
+            message.fir = [(int.from_bytes(fci[at:at + 4], "big"), fci[at + 4]) for at in range(0, len(fci) - 7, 8)]
+        messages.append(message)
+    return messages
+
+
+class VideoEchoPeer:
+    """The call centre's video, owned by the test: RTP on an even port of 127.0.0.1 and RTCP on
+    the next. It sends the video the gateway sends it back to where it came from, under its own
+    SSRC (`ssrc`), sequence numbers, timestamps and payload as they came. `skip(n)` leaves the
+    next `n` packets out of the echo (known loss); a generic NACK for them is answered by sending
+    them again, once. `send_pli()` and `send_fir()` ask the gateway's stream for a keyframe
+    (empty RR + PLI or FIR, from the RTCP port to the gateway's `rtcp_port`). It records the RTP
+    it gets, every feedback message, on either port, and the layout of each compound packet."""
+
+    def __init__(self, ssrc: int = 0x11223344) -> None:
+        import socket
+        import threading
+
+        self.ssrc = ssrc
+        while True:
+            self.rtp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            self.rtp.bind(("127.0.0.1", 0))
+            port = self.rtp.getsockname()[1]
+            self.rtcp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            try:
+                if port % 2:
+                    raise OSError("odd port")
+                self.rtcp.bind(("127.0.0.1", port + 1))
+                break
+            except OSError:
+                self.rtp.close()
+                self.rtcp.close()
+        self.port = port
+        self.rtp.setblocking(False)
+        self.rtcp.setblocking(False)
+        self.lock = threading.Lock()
+        self.gateway: tuple | None = None  # where the gateway's video RTP comes from
+        self.gateway_ssrcs: set[int] = set()
+        self.payload_types: set[int] = set()
+        self.rtp_received = 0
+        self.echoed = 0
+        self.skipped: list[int] = []
+        self.retransmitted: list[int] = []
+        self.feedback: list[tuple[str, FeedbackMessage]] = []  # ("rtcp" or "rtp" port, message)
+        self.compounds: list[list[tuple[int, int, int]]] = []  # per compound packet: (type, count or FMT, sender SSRC) of each
+        self.malformed_rtcp: list[bytes] = []
+        self.fir_sequence = 0
+        self._to_skip = 0
+        self._history: dict[int, bytes] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> "VideoEchoPeer":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self.rtp.close()
+        self.rtcp.close()
+
+    def skip(self, count: int) -> None:
+        with self.lock:
+            self._to_skip = count
+
+    def nacks(self) -> list[FeedbackMessage]:
+        with self.lock:
+            return [m for _, m in self.feedback if m.packet_type == 205 and m.fmt == 1]
+
+    def _empty_rr(self) -> bytes:
+        return bytes([0x80, 201]) + (1).to_bytes(2, "big") + self.ssrc.to_bytes(4, "big")
+
+    def send_pli(self, media_ssrc: int, rtcp_port: int) -> None:
+        pli = bytes([0x80 | 1, 206]) + (2).to_bytes(2, "big") + self.ssrc.to_bytes(4, "big") + media_ssrc.to_bytes(4, "big")
+        self.rtcp.sendto(self._empty_rr() + pli, ("127.0.0.1", rtcp_port))
+
+    def send_fir(self, media_ssrc: int, rtcp_port: int) -> None:
+        # RFC 5104 §4.3.1: the media source field is 0, the FCI names the SSRC; a new request
+        # has a new sequence number.
+        self.fir_sequence = (self.fir_sequence + 1) & 0xFF
+        fir = bytes([0x80 | 4, 206]) + (4).to_bytes(2, "big") + self.ssrc.to_bytes(4, "big") + bytes(4)
+        fir += media_ssrc.to_bytes(4, "big") + bytes([self.fir_sequence]) + bytes(3)
+        self.rtcp.sendto(self._empty_rr() + fir, ("127.0.0.1", rtcp_port))
+
+    def _feedback(self, data: bytes, port: str) -> None:
+        try:
+            messages = feedback_messages(data)
+        except ValueError:
+            self.malformed_rtcp.append(data)
+            return
+        layout = []
+        offset = 0
+        while offset + 8 <= len(data):
+            layout.append((data[offset + 1], data[offset] & 0x1F, int.from_bytes(data[offset + 4:offset + 8], "big")))
+            offset += 4 * (int.from_bytes(data[offset + 2:offset + 4], "big") + 1)
+        with self.lock:
+            self.feedback += [(port, m) for m in messages]
+            self.compounds.append(layout)
+        for message in messages:
+            if message.packet_type == 205 and message.fmt == 1 and message.media == self.ssrc and self.gateway is not None:
+                for sequence in message.lost:
+                    packet = self._history.get(sequence)
+                    if packet is not None and sequence not in self.retransmitted:
+                        self.rtp.sendto(packet, self.gateway)
+                        self.retransmitted.append(sequence)
+
+    def _run(self) -> None:
+        import select
+
+        while not self._stop.is_set():
+            readable, _, _ = select.select([self.rtp, self.rtcp], [], [], 0.01)
+            for sock in readable:
+                while True:
+                    try:
+                        data, address = sock.recvfrom(2048)
+                    except BlockingIOError:
+                        break
+                    if len(data) < 12 or data[0] >> 6 != 2:
+                        continue
+                    if sock is self.rtcp or 200 <= data[1] <= 206:
+                        self._feedback(data, "rtcp" if sock is self.rtcp else "rtp")
+                        continue
+                    self._echo(data, address)
+
+    def _echo(self, data: bytes, address: tuple) -> None:
+        with self.lock:
+            self.gateway = address
+            self.gateway_ssrcs.add(int.from_bytes(data[8:12], "big"))
+            self.payload_types.add(data[1] & 0x7F)
+            self.rtp_received += 1
+            sequence = int.from_bytes(data[2:4], "big")
+            packet = data[:8] + self.ssrc.to_bytes(4, "big") + data[12:]
+            self._history[sequence] = packet
+            self._history.pop((sequence - 512) & 0xFFFF, None)
+            if self._to_skip > 0:
+                self._to_skip -= 1
+                self.skipped.append(sequence)
+                return
+            self.echoed += 1
+        self.rtp.sendto(packet, address)

@@ -20,6 +20,7 @@ from typing import Iterator
 import pytest
 import requests
 
+from media_support import VideoEchoPeer
 from sip_support import Sipp, body, create_trunk, get_call, header, sipp_binary
 from support import Client, ServerProcess, describe
 from widget_support import (
@@ -710,7 +711,8 @@ def video_stats(page: WidgetPage) -> dict[str, dict]:
            CallMe.getStats().then((r) => done(r.stats.filter((s) => (s.type === 'inbound-rtp' || s.type === 'outbound-rtp') && s.kind === 'video')
              .map((s) => ({type: s.type, framesDecoded: s.framesDecoded || 0, framesEncoded: s.framesEncoded || 0,
                            frameWidth: s.frameWidth || 0, packetsReceived: s.packetsReceived || 0, packetsSent: s.packetsSent || 0,
-                           pliCount: s.pliCount || 0, firCount: s.firCount || 0, nackCount: s.nackCount || 0}))),
+                           pliCount: s.pliCount || 0, firCount: s.firCount || 0, nackCount: s.nackCount || 0,
+                           keyFramesEncoded: s.keyFramesEncoded || 0, keyFramesDecoded: s.keyFramesDecoded || 0, ssrc: s.ssrc}))),
              (e) => done([{type: 'error', error: String(e)}]));"""
     )
     return {entry["type"]: entry for entry in entries}
@@ -791,6 +793,129 @@ def test_camera_turned_on_during_a_call_goes_to_the_call_centre_and_back(admin: 
     finally:
         uas.stop()
 
+
+
+def gateway_offers_to_sipp(uas: Sipp) -> list[str]:
+    """The SDP of each INVITE SIPp received (the call's, then the gateway's re-INVITEs), from
+    SIPp's message log."""
+    log = uas.message_file.read_text(errors="replace")
+    received = [block.split("\n", 1)[1].lstrip() for block in re.split(r"\r?\n(?=\w+ message (?:received|sent))", log)
+                if re.match(r"\w+ message received", block) and "\n" in block]
+    return [body(m.replace("\r\n", "\n").replace("\n", "\r\n")) for m in received if m.startswith("INVITE ")]
+
+
+def test_video_feedback_goes_between_the_browser_and_the_call_centre(admin: Client, page: WidgetPage, shop, server, script_src, tmp_path: Path) -> None:
+    """The call centre's video is a test-owned peer (media_support.VideoEchoPeer): it sends the
+    browser's VP8 back under an SSRC of its own, so Chromium decodes it. Loss and keyframe
+    requests then cross the gateway with the SSRCs rewritten. When the peer leaves packets out,
+    Chromium NACKs them to the gateway about the gateway's video SSRC, and the gateway passes a
+    generic NACK (empty RR first) to the peer's RTCP port about the peer's SSRC, naming the
+    missing sequence numbers (the peer sends them again). When the peer sends a PLI, then a
+    FIR, about the SSRC the gateway sends it video with, Chromium's encoder gets each (its
+    outbound pliCount, then firCount, rises) and encodes keyframes. Without loss and without
+    requests, none of these counts moves."""
+    assert sipp_binary(), "sipp not found: apt-get install sip-tester (scripts/install-deps.sh)"
+    with VideoEchoPeer(ssrc=0x11223344) as peer:
+        uas = Sipp("uas_video_media_peer.xml", tmp_path, name="video-feedback", timeout_s=60,
+                   keys={"rtp_peer_video_port": str(peer.port)}, extra_args=["-rtp_echo"]).start()
+        try:
+            trunk = create_trunk(admin, name="video feedback call centre", uri=f"sip:127.0.0.1:{uas.port}", transport="udp", codecs=["PCMU"])
+            widget = admin.post("/v1/widgets", {"name": "video feedback shop", "destination": trunk["id"], "allowedOrigins": [shop.origin], "video": True})
+            assert widget.status_code == 201, describe(widget)
+            page.open(shop.url(widget=widget.json()["id"], gateway=server.url, script_src=script_src))
+            start_call_by_click(page)
+            page.wait_state("in-call", timeout=20)
+            camera = page.shadow("[data-action=video]")
+            camera.click()
+            wait_until(lambda: len(sip_out(page, "INVITE")) >= 2, 10, message="the widget sent no re-INVITE for the camera")
+            wait_until(lambda: camera.get_attribute("aria-pressed") == "true", 15, message=lambda: f"camera not on; SIP: {sip_in(page, 'SIP/2.0')[-3:]}")
+
+            # The SSRC the browser receives the call centre's video under, and where the
+            # gateway's video RTCP is (its video port + 1, or the port itself with rtcp-mux).
+            browser_video = media_sections(invite_answer(page, sip_out(page, "INVITE")[1]))["video"]
+            assert re.search(r"^a=rtcp-fb:(\d+) nack\r?$", browser_video, re.M), browser_video
+            gateway_to_browser = int(sdp_value(browser_video, "ssrc").split()[0])
+            offers = gateway_offers_to_sipp(uas)
+            assert len(offers) == 2 and "m=video" in offers[1], offers
+            sipp_video = media_sections(offers[1])["video"]
+            gateway_rtcp_port = int(sipp_video.split(" ")[1]) + (0 if "a=rtcp-mux" in sipp_video else 1)
+            if sdp_value(sipp_video, "rtcp"):
+                gateway_rtcp_port = int(sdp_value(sipp_video, "rtcp").split()[0])
+
+            def decoded() -> bool:
+                stats = video_stats(page)
+                return stats.get("inbound-rtp", {}).get("framesDecoded", 0) >= 30 and stats.get("outbound-rtp", {}).get("framesEncoded", 0) >= 30
+
+            wait_until(decoded, 20, message=lambda: f"video did not flow both ways: {video_stats(page)} peer got {peer.rtp_received} RTP")
+            stats = video_stats(page)
+            browser_ssrc = stats["outbound-rtp"]["ssrc"]
+            assert stats["inbound-rtp"]["ssrc"] == gateway_to_browser, (stats, gateway_to_browser)
+            assert len(peer.gateway_ssrcs) == 1, f"the gateway sent video under {peer.gateway_ssrcs}"
+            gateway_to_peer = next(iter(peer.gateway_ssrcs))
+            assert gateway_to_peer not in (browser_ssrc, peer.ssrc, gateway_to_browser), (gateway_to_peer, browser_ssrc, gateway_to_browser)
+            print(f"SSRCs: browser {browser_ssrc:#010x}, gateway to peer {gateway_to_peer:#010x}, peer {peer.ssrc:#010x}, "
+                  f"gateway to browser {gateway_to_browser:#010x}; gateway video RTCP port {gateway_rtcp_port}")
+
+            # Without loss or requests, nothing moves.
+            quiet = video_stats(page)
+            time.sleep(2.0)
+            still = video_stats(page)
+            for kind, name in (("outbound-rtp", "pliCount"), ("outbound-rtp", "firCount"), ("inbound-rtp", "nackCount")):
+                assert still[kind][name] == quiet[kind][name], f"{kind} {name} moved with no loss and no request: {quiet} {still}"
+            assert peer.nacks() == [], peer.nacks()
+            print(f"quiet 2 s: outbound pli {still['outbound-rtp']['pliCount']} fir {still['outbound-rtp']['firCount']} "
+                  f"keyframes {quiet['outbound-rtp']['keyFramesEncoded']}->{still['outbound-rtp']['keyFramesEncoded']}; "
+                  f"inbound nack {still['inbound-rtp']['nackCount']}")
+
+            # 1. The peer leaves three packets out: Chromium's NACK reaches it about its own SSRC.
+            peer.skip(3)
+            wait_until(lambda: len(peer.skipped) == 3, 5, message="the peer had no video to leave out")
+            skipped = list(peer.skipped)
+
+            def nacked() -> list:
+                return [m for m in peer.nacks() if set(skipped) & set(m.lost)]
+
+            nacks = wait_until(nacked, 5, message=lambda: f"no NACK for {skipped} at the peer; feedback {peer.feedback}")
+            lost = {sequence for m in nacks for sequence in m.lost}
+            assert set(skipped) <= lost, (skipped, nacks)
+            assert all(m.media == peer.ssrc and m.sender == gateway_to_peer for m in peer.nacks()), peer.nacks()
+            nack_compounds = [c for c in peer.compounds if any(t == 205 for t, _, _ in c)]
+            assert all(c[0] == (201, 0, gateway_to_peer) for c in nack_compounds), f"not an empty RR first: {nack_compounds}"
+            ports = {port for port, m in peer.feedback}
+            assert ports == {"rtp" if gateway_rtcp_port == int(sipp_video.split(" ")[1]) else "rtcp"}, ports
+            wait_until(lambda: video_stats(page)["inbound-rtp"]["nackCount"] > still["inbound-rtp"]["nackCount"], 5,
+                       message=lambda: f"Chromium counts no NACK: {video_stats(page)}")
+            print(f"NACK: skipped {skipped}, peer got {len(peer.nacks())} NACK(s) naming {sorted(lost)}, "
+                  f"retransmitted {peer.retransmitted}, compound {[(t, n, hex(x)) for t, n, x in nack_compounds[0]]}; inbound nackCount {video_stats(page)['inbound-rtp']['nackCount']}")
+
+            # 2. A PLI from the peer about the gateway's SSRC reaches Chromium's encoder; a FIR does not come with it.
+            before = video_stats(page)["outbound-rtp"]
+            peer.send_pli(gateway_to_peer, gateway_rtcp_port)
+            wait_until(lambda: video_stats(page)["outbound-rtp"]["pliCount"] > before["pliCount"], 5,
+                       message=lambda: f"Chromium's pliCount did not rise: {video_stats(page)}")
+            time.sleep(0.5)
+            after_pli = video_stats(page)["outbound-rtp"]
+            assert after_pli["pliCount"] == before["pliCount"] + 1 and after_pli["firCount"] == before["firCount"], (before, after_pli)
+
+            # 3. A FIR likewise.
+            peer.send_fir(gateway_to_peer, gateway_rtcp_port)
+            wait_until(lambda: video_stats(page)["outbound-rtp"]["firCount"] > after_pli["firCount"], 5,
+                       message=lambda: f"Chromium's firCount did not rise: {video_stats(page)}")
+            wait_until(lambda: video_stats(page)["outbound-rtp"]["keyFramesEncoded"] > before["keyFramesEncoded"], 5,
+                       message=lambda: f"no keyframe followed: {video_stats(page)}")
+            time.sleep(0.5)
+            after_fir = video_stats(page)["outbound-rtp"]
+            assert after_fir["firCount"] == after_pli["firCount"] + 1 and after_fir["pliCount"] == after_pli["pliCount"], (after_pli, after_fir)
+            print(f"PLI/FIR: outbound pliCount {before['pliCount']}->{after_pli['pliCount']}->{after_fir['pliCount']}, "
+                  f"firCount {before['firCount']}->{after_pli['firCount']}->{after_fir['firCount']}, "
+                  f"keyFramesEncoded {before['keyFramesEncoded']}->{after_pli['keyFramesEncoded']}->{after_fir['keyFramesEncoded']}")
+            assert page.state() == "in-call"
+
+            page.js("CallMe.hangup()")
+            page.wait_state("ended", timeout=10)
+            assert uas.wait(timeout=30) == 0, uas.report()
+        finally:
+            uas.stop()
 
 def gateway_answer_to_sipp(uas: Sipp) -> str:
     """The SDP of the last 200 OK SIPp received for an INVITE (its re-INVITE's answer), from
