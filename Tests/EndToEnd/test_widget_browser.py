@@ -948,6 +948,9 @@ def test_call_centre_asks_for_video_and_the_shopper_decides(share: bool, admin: 
         consent = page.shadow(".consent")
         wait_until(consent.is_displayed, 15, message="the widget did not ask for the camera")
         assert page.text("#consent-text") == "The agent would like to turn on video. Share your camera?"
+        if share:
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            page.driver.save_screenshot(str(SCREENSHOTS / "video-consent-en.png"))
         offer = body(sip_in(page, "INVITE ")[0])
         video_offer = media_sections(offer)["video"]
         assert video_offer.split(" ")[1] == media_sections(offer)["audio"].split(" ")[1], "the video is offered on the audio's transport"
@@ -973,6 +976,8 @@ def test_call_centre_asks_for_video_and_the_shopper_decides(share: bool, admin: 
 
             wait_until(decoded, 20, message=lambda: f"video did not flow both ways: {video_stats(page)}")
             assert page.shadow("[data-action=video]").get_attribute("aria-pressed") == "true"
+            time.sleep(0.5)
+            page.driver.save_screenshot(str(SCREENSHOTS / "video-call-en.png"))
         else:
             time.sleep(1.0)
             stats = video_stats(page)
