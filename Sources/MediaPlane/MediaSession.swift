@@ -68,6 +68,9 @@ final class MediaSession: @unchecked Sendable {
     var srtp: SRTPSession?
     var browserAddress: SocketAddress?
     private var dtlsTimer: Scheduled<Void>?
+    /// The next drain of the transcoding path's jitter buffers.
+    private var transcodingTimer: Scheduled<Void>?
+    private var transcodingDeadline: NIODeadline?
 
     // SIP leg.
     var calleeAddress: SocketAddress?
@@ -274,6 +277,7 @@ final class MediaSession: @unchecked Sendable {
         ended = true
         tick?.cancel()
         dtlsTimer?.cancel()
+        transcodingTimer?.cancel()
         for channel in channels.values { channel.close(promise: nil) }
         channels = [:]
     }
@@ -517,11 +521,9 @@ final class MediaSession: @unchecked Sendable {
         guard let plan, let calleeAddress, !calleeHolding else { return }
         if plan.mode == .transcode, let transcoding {
             let now = NIODeadline.now()
-            transcoding.browserToCallee(buffer) { packet in
-                self.trackSent(packet, on: .callee, at: now)
-                self.send(packet, on: .callee, to: calleeAddress)
-            }
+            let next = transcoding.browserToCallee(buffer, at: now) { packet in emitToCallee(packet, to: calleeAddress, at: now) }
             statistics.callee.packetsSent = transcoding.sentToCallee
+            scheduleTranscoding(next)
             return
         }
         let calleeSSRC = self.calleeSSRC
@@ -549,13 +551,9 @@ final class MediaSession: @unchecked Sendable {
         guard let plan, let srtp, let browserAddress else { return }
         if plan.mode == .transcode, let transcoding {
             let now = NIODeadline.now()
-            transcoding.calleeToBrowser(buffer) { packet in
-                var packet = packet
-                self.trackSent(packet, on: .browser, at: now)
-                guard (try? srtp.protectRTP(&packet)) != nil else { return }
-                self.send(packet, on: .browser, to: browserAddress)
-            }
+            let next = transcoding.calleeToBrowser(buffer, at: now) { packet in emitToBrowser(packet, srtp: srtp, to: browserAddress, at: now) }
             statistics.browser.packetsSent = transcoding.sentToBrowser
+            scheduleTranscoding(next)
             return
         }
         // Rebuilt under the announced SSRC with the BUNDLE MID extension (RFC 8843 §9.2), so the
@@ -584,6 +582,52 @@ final class MediaSession: @unchecked Sendable {
         statistics.browser.packetsSent += 1
         statistics.browser.bytesSent += buffer.readableBytes
         send(buffer, on: .browser, to: browserAddress)
+    }
+
+    // MARK: Transcoding playout
+
+    private func emitToCallee(_ packet: ByteBuffer, to address: SocketAddress, at now: NIODeadline) {
+        trackSent(packet, on: .callee, at: now)
+        send(packet, on: .callee, to: address)
+    }
+
+    private func emitToBrowser(_ packet: ByteBuffer, srtp: SRTPSession, to address: SocketAddress, at now: NIODeadline) {
+        var packet = packet
+        trackSent(packet, on: .browser, at: now)
+        guard (try? srtp.protectRTP(&packet)) != nil else { return }
+        send(packet, on: .browser, to: address)
+    }
+
+    /// Drains the transcoding path's jitter buffers again at `deadline`, unless an earlier drain
+    /// is already due.
+    private func scheduleTranscoding(_ deadline: NIODeadline?) {
+        guard let deadline, !ended else { return }
+        if let pending = transcodingDeadline, pending <= deadline { return }
+        transcodingTimer?.cancel()
+        transcodingDeadline = deadline
+        transcodingTimer = loop.scheduleTask(deadline: deadline) { [self] in
+            transcodingDeadline = nil
+            transcodingTimer = nil
+            drainTranscoding()
+        }
+    }
+
+    /// The frames of both directions whose playout time has come.
+    private func drainTranscoding() {
+        guard let transcoding, !ended else { return }
+        let now = NIODeadline.now()
+        var next: NIODeadline?
+        if let calleeAddress, !calleeHolding {
+            next = transcoding.toCallee.drain(at: now) { packet in emitToCallee(packet, to: calleeAddress, at: now) }
+            statistics.callee.packetsSent = transcoding.sentToCallee
+        }
+        if let srtp, let browserAddress {
+            let browserNext = transcoding.toBrowser.drain(at: now) { packet in emitToBrowser(packet, srtp: srtp, to: browserAddress, at: now) }
+            statistics.browser.packetsSent = transcoding.sentToBrowser
+            if let browserNext { next = next.map { min($0, browserNext) } ?? browserNext }
+        }
+        flush(.browser)
+        scheduleTranscoding(next)
     }
 
     /// An RTP packet for the browser in `buffer`: `fields`, the MID extension when negotiated,

@@ -3,9 +3,13 @@ import NIOCore
 import RTP
 import SIP
 
-/// Both directions of a transcoded call: RTP in, payload through a ``Transcoder``, RTP out with
-/// the gateway's own SSRC, sequence numbers and timestamps. Lost packets (sequence gaps) are
-/// concealed by the decoder rather than skipped, so the outgoing stream stays continuous.
+/// Both directions of a transcoded call: RTP in through an adaptive ``JitterBuffer``, payload
+/// through a ``Transcoder`` at its playout time, RTP out with the gateway's own SSRC, sequence
+/// numbers and timestamps. The buffer puts reordered packets back in order and absorbs
+/// arrival jitter (its delay follows the measured jitter, changed only at talkspurt starts);
+/// lost packets are concealed by the decoder (from Opus FEC in the next packet when it is
+/// there) rather than skipped, so the outgoing stream stays continuous. The caller drains each
+/// direction again at the deadline ``receive`` and ``drain`` return.
 final class TranscodingPath {
     /// One direction.
     final class Direction {
@@ -18,8 +22,11 @@ final class TranscodingPath {
         var sequence: UInt16
         /// The next output timestamp: each frame moves it on by the time the frame covers.
         var timestamp: UInt32
-        var lastInputSequence: UInt16?
-        var lastInputTimestamp: UInt32?
+        /// Received frames until their playout time.
+        var jitter: JitterBuffer
+        /// A played-out payload, and the payload after a gap (for FEC).
+        let playout: UnsafeMutableRawBufferPointer
+        let following: UnsafeMutableRawBufferPointer
         /// How far the last frame moved ``timestamp``, in output clock ticks.
         var lastAdvance: UInt32 = 0
         var sent = 0
@@ -54,6 +61,9 @@ final class TranscodingPath {
             timestamp = generator.next()
             output = .allocate(byteCount: 1600, alignment: 8)
             encoded = .allocate(byteCount: Transcoder.maximumPayloadSize, alignment: 8)
+            jitter = JitterBuffer(configuration: JitterBuffer.Configuration(clockRate: Int(input.codec.clockRate), maximumPayloadSize: Self.maximumPayload))
+            playout = .allocate(byteCount: Self.maximumPayload, alignment: 8)
+            following = .allocate(byteCount: Self.maximumPayload, alignment: 8)
             if let events {
                 self.events = TelephoneEventRateConverter(
                     inputClockRate: Int(events.input.codec.clockRate), outputClockRate: Int(events.output.codec.clockRate),
@@ -62,53 +72,68 @@ final class TranscodingPath {
             }
         }
 
+        static let maximumPayload = 1500
+
         deinit {
             output.deallocate()
             encoded.deallocate()
+            playout.deallocate()
+            following.deallocate()
         }
 
-        /// Transcodes one RTP packet; `emit` gets each outgoing packet.
-        func process(_ packet: ByteBuffer, emit: (ByteBuffer) -> Void) {
+        /// Takes one RTP packet in at `now` and transcodes what is due; `emit` gets each
+        /// outgoing packet. Returns when to drain again (nil: nothing buffered).
+        func receive(_ packet: ByteBuffer, at now: NIODeadline, emit: (ByteBuffer) -> Void) -> NIODeadline? {
             packet.withUnsafeReadableBytes { bytes in
                 guard let header = try? RTPHeader(parsing: bytes), header.payloadLength > 0 else { return }
                 if header.payloadType == inputEventType {
+                    // Events go at once: they carry their own timing.
                     relayEvent(header, UnsafeRawBufferPointer(rebasing: bytes[header.payload]), emit: emit)
                     return
                 }
                 guard header.payloadType == inputPayloadType else { return }
-                if let last = lastInputSequence {
-                    let gap = header.sequenceNumber &- last
-                    // Duplicates and late packets (gap 0 or "negative") are dropped.
-                    guard gap != 0, gap < 0x8000 else { return }
-                    // Up to three missing frames are concealed; a longer outage restarts the stream
-                    // (marker bit) after as much time as the sender's timestamps say went by.
-                    if gap > 1 {
-                        if gap <= 4 {
-                            for _ in 1..<gap { encodeFrame(emit: emit) { try transcoder.transcodeMissingFrame(into: $0) } }
-                        } else {
-                            marker = true
-                            skipOutage(until: header.timestamp)
-                        }
-                    }
-                }
-                lastInputSequence = header.sequenceNumber
-                lastInputTimestamp = header.timestamp
-                // Events that follow line up with the audio they interrupt.
-                events?.setAnchor(input: header.timestamp, output: timestamp)
-                let payload = UnsafeRawBufferPointer(rebasing: bytes[header.payload])
-                encodeFrame(emit: emit) { try transcoder.transcode(payload, into: $0) }
+                // Into an empty buffer, this packet plays next: events line up with it.
+                if jitter.bufferedFrames == 0 { events?.setAnchor(input: header.timestamp, output: timestamp) }
+                let outcome = jitter.insert(
+                    sequenceNumber: header.sequenceNumber, timestamp: header.timestamp, marker: header.marker, ssrc: header.ssrc,
+                    payload: UnsafeRawBufferPointer(rebasing: bytes[header.payload]), arrival: now
+                )
+                // A new stream (SSRC, or a jump) restarts the outgoing one: marker bit.
+                if outcome == .resynchronised { marker = true }
             }
+            return drain(at: now, emit: emit)
         }
 
-        /// Moves the output timeline over an outage: the input time from the last packet to
-        /// this one, on the output clock, less the frame already counted.
-        private func skipOutage(until inputTimestamp: UInt32) {
-            guard let last = lastInputTimestamp else { return }
-            let elapsed = inputTimestamp &- last
-            // A timestamp that went backwards, or jumped by more than a minute, is not time.
-            guard elapsed < UInt32(inputClockRate) * 60 else { return }
-            let scaled = UInt64(elapsed) * UInt64(outputClockRate) / UInt64(max(inputClockRate, 1))
-            if scaled > UInt64(lastAdvance) { timestamp &+= UInt32(truncatingIfNeeded: scaled - UInt64(lastAdvance)) }
+        /// Transcodes every frame whose playout time has come, concealing the missing ones.
+        /// Returns when the next one is due (nil: nothing buffered).
+        func drain(at now: NIODeadline, emit: (ByteBuffer) -> Void) -> NIODeadline? {
+            // Gaps found overdue together (an outage that ended): up to three are concealed, the
+            // rest only keep the timeline, and the stream restarts with the marker bit.
+            var overdue = 0
+            while true {
+                switch jitter.playout(at: now, into: playout) {
+                case .frame(let frame):
+                    overdue = 0
+                    // Events that follow line up with the audio they interrupt.
+                    events?.setAnchor(input: frame.timestamp, output: timestamp)
+                    let payload = UnsafeRawBufferPointer(rebasing: playout[..<min(frame.payloadLength, playout.count)])
+                    encodeFrame(emit: emit) { try transcoder.transcode(payload, into: $0) }
+                case .missing where overdue >= 3:
+                    timestamp &+= lastAdvance
+                    marker = true
+                case .missing(let gap):
+                    overdue += 1
+                    var next: UnsafeRawBufferPointer?
+                    if gap.nextPacketAvailable, let length = jitter.copyPayload(sequenceNumber: gap.sequenceNumber &+ 1, into: following) {
+                        next = UnsafeRawBufferPointer(rebasing: following[..<min(length, following.count)])
+                    }
+                    encodeFrame(emit: emit) { try transcoder.transcodeMissingFrame(next: next, into: $0) }
+                case .waiting(let until):
+                    return until
+                case .empty:
+                    return nil
+                }
+            }
         }
 
         /// One telephone-event packet onto the output stream: the output's payload type,
@@ -178,12 +203,16 @@ final class TranscodingPath {
     var sentToCallee: Int { toCallee.sent }
     var sentToBrowser: Int { toBrowser.sent }
 
-    func browserToCallee(_ packet: ByteBuffer, emit: (ByteBuffer) -> Void) {
-        toCallee.process(packet, emit: emit)
+    /// A packet from the browser at `now`; returns when to drain this direction again.
+    @discardableResult
+    func browserToCallee(_ packet: ByteBuffer, at now: NIODeadline = .now(), emit: (ByteBuffer) -> Void) -> NIODeadline? {
+        toCallee.receive(packet, at: now, emit: emit)
     }
 
-    func calleeToBrowser(_ packet: ByteBuffer, emit: (ByteBuffer) -> Void) {
-        toBrowser.process(packet, emit: emit)
+    /// A packet from the call centre at `now`; returns when to drain this direction again.
+    @discardableResult
+    func calleeToBrowser(_ packet: ByteBuffer, at now: NIODeadline = .now(), emit: (ByteBuffer) -> Void) -> NIODeadline? {
+        toBrowser.receive(packet, at: now, emit: emit)
     }
 }
 

@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 import RTP
 import SIP
@@ -33,17 +34,42 @@ struct TranscodingPathTests {
         return ByteBuffer(bytes: bytes[..<count])
     }
 
+    /// Plays `packets` into one direction of `path` as they would arrive (`spacing` apart, or
+    /// at the given offsets), draining at every deadline the path asks for, and until it is
+    /// empty at the end.
+    static func play(
+        _ path: TranscodingPath, toBrowser: Bool, _ packets: [(packet: ByteBuffer, at: Int)]
+    ) -> [ByteBuffer] {
+        var out: [ByteBuffer] = []
+        let start = NIODeadline.uptimeNanoseconds(1_000_000_000)
+        let direction = toBrowser ? path.toBrowser : path.toCallee
+        var next: NIODeadline?
+        for (packet, milliseconds) in packets {
+            let now = start + .milliseconds(Int64(milliseconds))
+            while let due = next, due <= now { next = direction.drain(at: due) { out.append($0) } }
+            next = direction.receive(packet, at: now) { out.append($0) }
+        }
+        while let due = next { next = direction.drain(at: due) { out.append($0) } }
+        return out
+    }
+
+    typealias Arrival = (packet: ByteBuffer, at: Int)
+
+    /// A PCMU packet arriving `at` milliseconds into the test.
+    static func pcmu(_ sequence: UInt16, _ timestamp: UInt32, at milliseconds: Int, _ payload: [UInt8]) -> Arrival {
+        (packet(payloadType: 0, sequence: sequence, timestamp: timestamp, payload: payload), milliseconds)
+    }
+
     static func headers(_ packets: [ByteBuffer]) -> [RTPHeader] {
         packets.compactMap { buffer in buffer.withUnsafeReadableBytes { try? RTPHeader(parsing: $0) } }
     }
 
     @Test func pcmuFromTheCalleeBecomesOpusWithTheAnnouncedSSRCAndMID() throws {
         let path = try TranscodingPath(plan: Self.plan(), opus: OpusEncoder.Configuration())
-        var out: [ByteBuffer] = []
-        for index in 0..<5 {
-            let frame = [UInt8](repeating: 0xFF, count: 160)
-            path.calleeToBrowser(Self.packet(payloadType: 0, sequence: UInt16(100 + index), timestamp: UInt32(8000 + 160 * index), payload: frame)) { out.append($0) }
-        }
+        let frame = [UInt8](repeating: 0xFF, count: 160)
+        let out = Self.play(path, toBrowser: true, (0..<5).map { index in
+            Self.pcmu(UInt16(100 + index), UInt32(8000 + 160 * index), at: 20 * index, frame)
+        })
         let headers = Self.headers(out)
         #expect(headers.count == 5)
         #expect(headers.allSatisfy { $0.payloadType == 111 && $0.ssrc == 0x1234_5678 })
@@ -54,26 +80,50 @@ struct TranscodingPathTests {
 
     @Test func aSequenceGapIsConcealedNotSkipped() throws {
         let path = try TranscodingPath(plan: Self.plan(), opus: OpusEncoder.Configuration())
-        var out: [ByteBuffer] = []
         let frame = [UInt8](repeating: 0xFF, count: 160)
-        path.calleeToBrowser(Self.packet(payloadType: 0, sequence: 1, timestamp: 0, payload: frame)) { out.append($0) }
-        path.calleeToBrowser(Self.packet(payloadType: 0, sequence: 3, timestamp: 320, payload: frame)) { out.append($0) }
-        // Packet 2 is made up, so the browser sees three consecutive frames.
-        #expect(Self.headers(out).map(\.sequenceNumber).count == 3)
-        // A duplicate and a late packet produce nothing.
-        path.calleeToBrowser(Self.packet(payloadType: 0, sequence: 3, timestamp: 320, payload: frame)) { out.append($0) }
-        path.calleeToBrowser(Self.packet(payloadType: 0, sequence: 2, timestamp: 160, payload: frame)) { out.append($0) }
-        #expect(out.count == 3)
+        // Packet 2 never comes; a duplicate of 3 and a late 2 come after it.
+        let arrivals: [Arrival] = [
+            Self.pcmu(1, 0, at: 0, frame),
+            Self.pcmu(3, 320, at: 40, frame),
+            Self.pcmu(3, 320, at: 45, frame),
+            Self.pcmu(2, 160, at: 150, frame),
+            Self.pcmu(4, 480, at: 160, frame),
+        ]
+        let out = Self.play(path, toBrowser: true, arrivals)
+        // Packet 2 is made up, so the browser sees four consecutive frames.
+        let headers = Self.headers(out)
+        #expect(headers.count == 4)
+        #expect(zip(headers, headers.dropFirst()).allSatisfy { $1.sequenceNumber == $0.sequenceNumber &+ 1 && $1.timestamp == $0.timestamp &+ 960 })
+    }
+
+    @Test func reorderedPacketsArePlayedInOrder() throws {
+        // PCMU to PCMA: no filter or codec delay, so each output packet is exactly one input frame.
+        var plan = Self.plan()
+        plan.browserAudio = SDPPayloadFormat(payloadType: 8, codec: .pcma)
+        plan.browserTelephoneEvent = nil
+        func run(_ order: [Int]) throws -> [[UInt8]] {
+            let path = try TranscodingPath(plan: plan, opus: OpusEncoder.Configuration())
+            let values: [UInt8] = [0x10, 0x20, 0x30, 0x40]
+            let arrivals = order.enumerated().map { position, index in
+                Self.pcmu(UInt16(1 + index), UInt32(160 * index), at: 20 * position, [UInt8](repeating: values[index], count: 160))
+            }
+            let out = Self.play(path, toBrowser: true, arrivals)
+            #expect(path.toBrowser.jitter.statistics.missing == 0 && path.toBrowser.jitter.statistics.late == 0)
+            return zip(out, Self.headers(out)).map { buffer, header in buffer.withUnsafeReadableBytes { Array($0[header.payload]) } }
+        }
+        let inOrder = try run([0, 1, 2, 3])
+        let swapped = try run([0, 2, 1, 3])
+        #expect(inOrder.count == 4 && Set(inOrder).count == 4)
+        #expect(swapped == inOrder)
     }
 
     @Test func longerFramesMoveTheTimestampByTheirLength() throws {
         let path = try TranscodingPath(plan: Self.plan(), opus: OpusEncoder.Configuration())
-        var out: [ByteBuffer] = []
         // 60 ms of PCMU a packet (480 samples) becomes 60 ms of Opus: 2880 ticks at 48 kHz.
-        for index in 0..<4 {
-            let frame = [UInt8](repeating: 0xFF, count: 480)
-            path.calleeToBrowser(Self.packet(payloadType: 0, sequence: UInt16(7 + index), timestamp: UInt32(480 * index), payload: frame)) { out.append($0) }
-        }
+        let frame = [UInt8](repeating: 0xFF, count: 480)
+        let out = Self.play(path, toBrowser: true, (0..<4).map { index in
+            Self.pcmu(UInt16(7 + index), UInt32(480 * index), at: 60 * index, frame)
+        })
         let headers = Self.headers(out)
         #expect(headers.count == 4)
         #expect(zip(headers, headers.dropFirst()).allSatisfy { $1.timestamp == $0.timestamp &+ 2880 })
@@ -81,18 +131,21 @@ struct TranscodingPathTests {
 
     @Test func aLongOutageMovesTheTimestampOnByItsLength() throws {
         let path = try TranscodingPath(plan: Self.plan(), opus: OpusEncoder.Configuration())
-        var out: [ByteBuffer] = []
         let frame = [UInt8](repeating: 0xFF, count: 160)
-        path.calleeToBrowser(Self.packet(payloadType: 0, sequence: 1, timestamp: 0, payload: frame)) { out.append($0) }
-        path.calleeToBrowser(Self.packet(payloadType: 0, sequence: 2, timestamp: 160, payload: frame)) { out.append($0) }
-        // 10 packets (200 ms) never arrive: not concealed, but the timeline keeps the gap.
-        path.calleeToBrowser(Self.packet(payloadType: 0, sequence: 13, timestamp: 160 * 12, payload: frame)) { out.append($0) }
+        // 10 packets (200 ms) never arrive. When 13 comes, the frames already overdue are three
+        // concealed and the rest only keep the timeline; those still ahead are concealed at their time.
+        let arrivals: [Arrival] = [
+            Self.pcmu(1, 0, at: 0, frame),
+            Self.pcmu(2, 160, at: 20, frame),
+            Self.pcmu(13, 160 * 12, at: 240, frame),
+        ]
+        let out = Self.play(path, toBrowser: true, arrivals)
         let headers = Self.headers(out)
-        #expect(headers.count == 3)
-        #expect(headers[1].timestamp == headers[0].timestamp &+ 960)
-        #expect(headers[2].timestamp == headers[1].timestamp &+ 960 * 11)
-        #expect(headers[2].marker && !headers[1].marker)
-        #expect(headers[2].sequenceNumber == headers[1].sequenceNumber &+ 1)
+        #expect(headers.count > 3 && headers.count < 12, "some of the gap skipped, not all of it concealed")
+        guard let last = headers.last, headers.count > 3 else { return }
+        #expect(last.timestamp == headers[1].timestamp &+ 960 * 11)
+        #expect(headers.dropFirst().contains { $0.marker }, "the stream restarts after the skipped frames")
+        #expect(headers.map(\.sequenceNumber) == (0..<headers.count).map { headers[0].sequenceNumber &+ UInt16($0) })
     }
 
     @Test func telephoneEventsMoveToTheOtherClock() throws {
@@ -105,12 +158,14 @@ struct TranscodingPathTests {
         let opusLength = try silence.withUnsafeMutableBufferPointer { pcm in
             try opus.withUnsafeMutableBytes { try encoder.encode(UnsafeBufferPointer(pcm), into: $0) }
         }
-        path.browserToCallee(Self.packet(payloadType: 111, sequence: 10, timestamp: 48_000, payload: Array(opus[..<opusLength]))) { out.append($0) }
         let durations: [(UInt16, Bool)] = [(960, false), (1920, false), (2880, true), (2880, true), (2880, true)]
-        for (index, (duration, end)) in durations.enumerated() {
-            let event: [UInt8] = [5, end ? 0x80 | 10 : 10, UInt8(duration >> 8), UInt8(duration & 0xFF)]
-            path.browserToCallee(Self.packet(payloadType: 110, sequence: UInt16(11 + index), timestamp: 48_960, marker: index == 0, payload: event)) { out.append($0) }
-        }
+        // The audio plays out of the jitter buffer before the events come (they go at once).
+        out = Self.play(path, toBrowser: false, [(Self.packet(payloadType: 111, sequence: 10, timestamp: 48_000, payload: Array(opus[..<opusLength])), 0)]
+            + durations.enumerated().map { index, entry in
+                let (duration, end) = entry
+                let event: [UInt8] = [5, end ? 0x80 | 10 : 10, UInt8(duration >> 8), UInt8(duration & 0xFF)]
+                return (Self.packet(payloadType: 110, sequence: UInt16(11 + index), timestamp: 48_960, marker: index == 0, payload: event), 200 + 20 * index)
+            })
         let headers = Self.headers(out)
         #expect(headers.count == 6)
         let events = Array(headers.dropFirst())
