@@ -156,7 +156,13 @@ extension SignallingCore {
         let report = CallMedia(
             mode: mode, browserCodec: statistics.browserCodec, calleeCodec: statistics.calleeCodec,
             browser: leg(statistics.browser), callee: leg(statistics.callee),
-            meanOpinionScore: (statistics.meanOpinionScore * 100).rounded() / 100
+            meanOpinionScore: (statistics.meanOpinionScore * 100).rounded() / 100,
+            video: statistics.video.codec.map { codec in
+                CallMediaVideo(
+                    codec: codec, packetsToCallee: statistics.video.packetsToCallee, packetsToBrowser: statistics.video.packetsToBrowser,
+                    feedbackToCallee: statistics.video.feedbackToCallee, feedbackToBrowser: statistics.video.feedbackToBrowser
+                )
+            }
         )
         if var call = bridges.calls[callId]?.record ?? callLog.pending(id: callId) {
             call.media = report

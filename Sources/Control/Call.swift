@@ -138,14 +138,38 @@ public struct CallMedia: Sendable, Equatable, Codable {
     public var callee: CallMediaLeg
     /// Estimated mean opinion score (1–4.5, ITU-T G.107 E-model) of the worse leg.
     public var meanOpinionScore: Double
+    /// The video relayed, for calls that had any.
+    public var video: CallMediaVideo?
 
-    public init(mode: String, browserCodec: String?, calleeCodec: String?, browser: CallMediaLeg, callee: CallMediaLeg, meanOpinionScore: Double) {
+    public init(
+        mode: String, browserCodec: String?, calleeCodec: String?, browser: CallMediaLeg, callee: CallMediaLeg, meanOpinionScore: Double,
+        video: CallMediaVideo? = nil
+    ) {
         self.mode = mode
         self.browserCodec = browserCodec
         self.calleeCodec = calleeCodec
         self.browser = browser
         self.callee = callee
         self.meanOpinionScore = meanOpinionScore
+        self.video = video
+    }
+}
+
+/// The video of a call, relayed between the legs: its codec, the RTP packets each way and the
+/// PLI, FIR and NACK messages passed on.
+public struct CallMediaVideo: Sendable, Equatable, Codable {
+    public var codec: String?
+    public var packetsToCallee: Int
+    public var packetsToBrowser: Int
+    public var feedbackToCallee: Int
+    public var feedbackToBrowser: Int
+
+    public init(codec: String?, packetsToCallee: Int, packetsToBrowser: Int, feedbackToCallee: Int, feedbackToBrowser: Int) {
+        self.codec = codec
+        self.packetsToCallee = packetsToCallee
+        self.packetsToBrowser = packetsToBrowser
+        self.feedbackToCallee = feedbackToCallee
+        self.feedbackToBrowser = feedbackToBrowser
     }
 }
 

@@ -116,7 +116,13 @@ extension Components.Schemas.CallMedia {
     init(_ media: CallMedia) {
         self.init(
             mode: media.mode == "relay" ? .relay : .transcode, browserCodec: media.browserCodec, calleeCodec: media.calleeCodec,
-            browser: .init(media.browser), callee: .init(media.callee), meanOpinionScore: media.meanOpinionScore
+            browser: .init(media.browser), callee: .init(media.callee), meanOpinionScore: media.meanOpinionScore,
+            video: media.video.map {
+                .init(
+                    codec: $0.codec, packetsToCallee: $0.packetsToCallee, packetsToBrowser: $0.packetsToBrowser,
+                    feedbackToCallee: $0.feedbackToCallee, feedbackToBrowser: $0.feedbackToBrowser
+                )
+            }
         )
     }
 }

@@ -214,6 +214,7 @@ final class MediaSession: @unchecked Sendable {
 
     /// Where the call centre's video goes: the answer's address until its own packets latch it.
     private func updateVideo(_ video: VideoBridgePlan?, previous: VideoBridgePlan?) {
+        if let video { statistics.video.codec = video.browserFormat.codec.rtpMapEncoding }
         guard let video else {
             calleeVideoAddress = nil
             calleeVideoRTCPAddress = nil

@@ -36,6 +36,8 @@ public struct MediaStatistics: Sendable, Hashable, Codable {
     /// The video relayed between the legs: RTP packets each way, and the PLI, FIR and NACK
     /// messages passed on.
     public struct Video: Sendable, Hashable, Codable {
+        /// The relayed codec, once video was agreed.
+        public var codec: String?
         public var packetsToCallee = 0
         public var packetsToBrowser = 0
         public var feedbackToCallee = 0

@@ -790,6 +790,12 @@ def test_camera_turned_on_during_a_call_goes_to_the_call_centre_and_back(admin: 
         page.js("CallMe.hangup()")
         page.wait_state("ended", timeout=10)
         assert uas.wait(timeout=30) == 0, uas.report()
+        # The call's media report counts the video relayed each way.
+        call_id = re.search(r"invite +(cal_[A-Za-z0-9_-]+)", uas.log_file.read_text()).group(1)
+        media = wait_until(lambda: get_call(admin, call_id).get("media"), 10, message="no media report")
+        video = media.get("video")
+        assert video and video["codec"] == "VP8/90000", media
+        assert video["packetsToCallee"] > 30 and video["packetsToBrowser"] > 30, video
     finally:
         uas.stop()
 
