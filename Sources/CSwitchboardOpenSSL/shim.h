@@ -24,6 +24,7 @@ static inline const char *cswitchboard_OpenSSL_version_text(void) { return OpenS
 // DTLS driver: options, protocol bounds and timer in microseconds.
 static inline uint64_t cswitchboard_SSL_OP_NO_QUERY_MTU(void) { return SSL_OP_NO_QUERY_MTU; }
 static inline uint64_t cswitchboard_SSL_OP_NO_TICKET(void) { return SSL_OP_NO_TICKET; }
+static inline long cswitchboard_SSL_set_mode_release_buffers(SSL *ssl) { return SSL_set_mode(ssl, SSL_MODE_RELEASE_BUFFERS); }
 static inline uint64_t cswitchboard_SSL_OP_NO_RENEGOTIATION(void) { return SSL_OP_NO_RENEGOTIATION; }
 static inline int cswitchboard_SSL_CTX_set_min_proto_version(SSL_CTX *ctx, int version) { return (int)SSL_CTX_set_min_proto_version(ctx, version); }
 static inline int cswitchboard_SSL_CTX_set_max_proto_version(SSL_CTX *ctx, int version) { return (int)SSL_CTX_set_max_proto_version(ctx, version); }

@@ -144,16 +144,27 @@ public final class MediaPlane: Sendable {
         return UInt16(video.socket.port)
     }
 
-    static let datagramsPerRead = 16
-    /// The largest datagram read whole: DTLS flights are at most the MTU (1200), RTP well under.
-    static let maximumDatagram = 2048
+    /// The largest datagram read whole: DTLS flights are at most the MTU (1200), RTP well under,
+    /// nothing on these ports is larger than an Ethernet frame.
+    static let maximumDatagram = 1536
+
+    /// Datagrams per vectored read on a leg's socket. The receive buffer (this many times
+    /// ``maximumDatagram``) stays with the channel for reuse, so it is sized by the traffic: a
+    /// call's media runs at 50 packets a second a direction (more in a keyframe burst), RTCP every
+    /// few seconds; a fuller socket is just read again.
+    static func datagramsPerRead(_ leg: MediaSession.Socket) -> Int {
+        switch leg {
+        case .browser, .callee, .calleeVideo: 8
+        case .calleeRTCP, .calleeVideoRTCP: 2
+        }
+    }
 
     private func register(_ socket: BoundMediaSocket, as leg: MediaSession.Socket, session: MediaSession) {
+        let messages = Self.datagramsPerRead(leg)
         let future = DatagramBootstrap(group: session.loop)
-            // Vectored reads split the receive buffer evenly between the messages of one read:
-            // 16 datagrams of up to 2 KiB each.
-            .channelOption(.datagramVectorReadMessageCount, value: Self.datagramsPerRead)
-            .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: Self.datagramsPerRead * Self.maximumDatagram))
+            // Vectored reads split the receive buffer evenly between the messages of one read.
+            .channelOption(.datagramVectorReadMessageCount, value: messages)
+            .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: messages * Self.maximumDatagram))
             .channelOption(.socketOption(.so_rcvbuf), value: 1 << 20)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {

@@ -1,4 +1,5 @@
 internal import CSwitchboardOpenSSL
+import Synchronization
 
 #if canImport(Glibc)
 internal import Glibc
@@ -43,6 +44,11 @@ public final class DTLSCertificate: @unchecked Sendable {
     /// End of validity, seconds since 1970.
     public let notAfter: Int64
 
+    /// The `SSL_CTX` every DTLS endpoint with this certificate shares (made on first use):
+    /// the certificate, key, versions and ciphers are the same for every call, and one context
+    /// per call cost more memory than the rest of its DTLS state.
+    private let sharedContext = Mutex<SSLContextHandle?>(nil)
+
     /// The `a=fingerprint` value: `sha-256 AB:CD:...`.
     public var sdpFingerprint: String { fingerprint.sdpValue }
 
@@ -77,6 +83,19 @@ public final class DTLSCertificate: @unchecked Sendable {
     deinit {
         EVP_PKEY_free(privateKey)
         X509_free(certificate)
+        sharedContext.withLock { handle in
+            if let handle { SSL_CTX_free(handle.pointer) }
+        }
+    }
+
+    /// The shared DTLS context, made by `make` the first time.
+    func context(orMake make: () throws(DTLSFailure) -> OpaquePointer) throws(DTLSFailure) -> OpaquePointer {
+        try sharedContext.withLock { (handle: inout SSLContextHandle?) throws(DTLSFailure) -> OpaquePointer in
+            if let handle { return handle.pointer }
+            let made = try make()
+            handle = SSLContextHandle(pointer: made)
+            return made
+        }
     }
 
     // MARK: - Making and loading
@@ -277,4 +296,10 @@ public final class DTLSCertificate: @unchecked Sendable {
             throw .fileSystem(path: path, errno: code)
         }
     }
+}
+
+/// An `SSL_CTX` pointer that may cross threads: the context is not changed once made, and
+/// OpenSSL makes `SSL_new` from one context safe on any thread.
+struct SSLContextHandle: @unchecked Sendable {
+    let pointer: OpaquePointer
 }

@@ -134,22 +134,24 @@ public final class DTLSEndpoint {
             throw .setupFailed(reason: "no SRTP profile, or an MTU outside 256...65507")
         }
         OpenSSLErrorQueue.clear()
-        guard let context = SSL_CTX_new(DTLS_method()) else {
-            throw .setupFailed(reason: OpenSSLErrorQueue.drain(fallback: "SSL_CTX_new failed"))
-        }
-        // The SSL object keeps its own reference to the context.
-        defer { SSL_CTX_free(context) }
         let certificate = configuration.certificate
-        let profiles = configuration.srtpProfiles.map(\.dtlsProfileName).joined(separator: ":")
-        guard cswitchboard_SSL_CTX_set_min_proto_version(context, DTLS1_2_VERSION) == 1,
-            cswitchboard_SSL_CTX_set_max_proto_version(context, DTLS1_2_VERSION) == 1,
-            SSL_CTX_use_certificate(context, certificate.certificate) == 1,
-            SSL_CTX_use_PrivateKey(context, certificate.privateKey) == 1,
-            SSL_CTX_check_private_key(context) == 1,
-            SSL_CTX_set_cipher_list(context, Self.cipherList) == 1
-        else {
-            throw .setupFailed(reason: OpenSSLErrorQueue.drain(fallback: "could not configure the DTLS context"))
+        let context = try certificate.context { () throws(DTLSFailure) -> OpaquePointer in
+            guard let context = SSL_CTX_new(DTLS_method()) else {
+                throw .setupFailed(reason: OpenSSLErrorQueue.drain(fallback: "SSL_CTX_new failed"))
+            }
+            guard cswitchboard_SSL_CTX_set_min_proto_version(context, DTLS1_2_VERSION) == 1,
+                cswitchboard_SSL_CTX_set_max_proto_version(context, DTLS1_2_VERSION) == 1,
+                SSL_CTX_use_certificate(context, certificate.certificate) == 1,
+                SSL_CTX_use_PrivateKey(context, certificate.privateKey) == 1,
+                SSL_CTX_check_private_key(context) == 1,
+                SSL_CTX_set_cipher_list(context, Self.cipherList) == 1
+            else {
+                SSL_CTX_free(context)
+                throw .setupFailed(reason: OpenSSLErrorQueue.drain(fallback: "could not configure the DTLS context"))
+            }
+            return context
         }
+        let profiles = configuration.srtpProfiles.map(\.dtlsProfileName).joined(separator: ":")
         guard let ssl = SSL_new(context) else {
             throw .setupFailed(reason: OpenSSLErrorQueue.drain(fallback: "SSL_new failed"))
         }
@@ -168,6 +170,8 @@ public final class DTLSEndpoint {
         // The MTU is the configured one; sessions are never resumed (no tickets) nor renegotiated.
         _ = SSL_set_options(
             ssl, cswitchboard_SSL_OP_NO_QUERY_MTU() | cswitchboard_SSL_OP_NO_TICKET() | cswitchboard_SSL_OP_NO_RENEGOTIATION())
+        // Record buffers only while a record is in flight: a call's endpoint idles after the handshake.
+        _ = cswitchboard_SSL_set_mode_release_buffers(ssl)
         guard cswitchboard_SSL_set_mtu(ssl, configuration.mtu) > 0,
             cswitchboard_SSL_set_tlsext_use_srtp(ssl, profiles) == 0
         else {
