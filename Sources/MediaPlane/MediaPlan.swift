@@ -65,10 +65,18 @@ public struct WebRTCTransportParameters: Hashable, Sendable {
     public var icePassword: String
     /// `a=fingerprint` of the gateway's DTLS certificate.
     public var fingerprint: SDPFingerprint
+    /// A second host candidate on IPv6, when the gateway binds one.
+    public var host6: String?
+    public var port6: UInt16?
 
-    public init(host: String, port: UInt16, iceUsernameFragment: String, icePassword: String, fingerprint: SDPFingerprint) {
+    public init(
+        host: String, port: UInt16, iceUsernameFragment: String, icePassword: String, fingerprint: SDPFingerprint, host6: String? = nil,
+        port6: UInt16? = nil
+    ) {
         self.host = host
         self.port = port
+        self.host6 = host6
+        self.port6 = port6
         self.iceUsernameFragment = iceUsernameFragment
         self.icePassword = icePassword
         self.fingerprint = fingerprint
@@ -256,6 +264,14 @@ public enum MediaPlan {
                 address: local.host, port: local.port, type: .host
             )
         )
+        if let host6 = local.host6, let port6 = local.port6 {
+            transport.append(
+                SDPICECandidate(
+                    foundation: "2", component: 1, transport: "udp", priority: hostCandidatePriority6,
+                    address: host6, port: port6, type: .host
+                )
+            )
+        }
         transport.append(name: "end-of-candidates")
         var audioTransport = transport
         audioTransport.append(name: "msid", value: "switchboard audio")
@@ -356,6 +372,9 @@ public enum MediaPlan {
 
     /// RFC 8445 §5.1.2.1 with type preference 126 (host), local preference 65535, component 1.
     public static let hostCandidatePriority: UInt32 = (126 << 24) | (65535 << 8) | (256 - 1)
+    /// The IPv6 host candidate's: the same type preference, local preference 65534, so the
+    /// IPv4 address stays first where both work.
+    public static let hostCandidatePriority6: UInt32 = (126 << 24) | (65534 << 8) | (256 - 1)
 
     private static func transcodableOrOffered(_ codec: SDPCodec, browser: BrowserOffer) -> Bool {
         transcodable.contains { $0.matches(codec) } || browser.audioFormats.contains { $0.codec.matches(codec) }

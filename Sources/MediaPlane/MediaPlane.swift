@@ -26,6 +26,9 @@ public struct MediaPlaneConfiguration: Sendable {
     public var opusComplexity: Int
     /// Where the DTLS certificate is kept (the data directory).
     public var certificateDirectory: String
+    /// An IPv6 address the browser leg also binds and offers as a second ICE host candidate
+    /// (RFC 8445 §5.1.1.1), for browsers that reach the gateway over IPv6 only.
+    public var ipv6Host: String?
 
     public init(
         bindHost: String, advertisedHost: String, ports: ClosedRange<Int>, mediaTimeout: Duration = .seconds(30),
@@ -41,6 +44,13 @@ public struct MediaPlaneConfiguration: Sendable {
         self.opusComplexity = opusComplexity
         self.certificateDirectory = certificateDirectory
     }
+
+    /// With an IPv6 host candidate on `ipv6Host`.
+    public func withIPv6(_ host: String?) -> MediaPlaneConfiguration {
+        var copy = self
+        copy.ipv6Host = host
+        return copy
+    }
 }
 
 /// The media plane: the port pool, the gateway's DTLS certificate, and one ``MediaSession`` per
@@ -48,6 +58,8 @@ public struct MediaPlaneConfiguration: Sendable {
 public final class MediaPlane: Sendable {
     public let configuration: MediaPlaneConfiguration
     let pool: MediaPortPool
+    /// The browser leg's IPv6 ports, with ``MediaPlaneConfiguration/ipv6Host``.
+    let pool6: MediaPortPool?
     let certificate: DTLSCertificate
     let fingerprint: SDPFingerprint
     let group: any EventLoopGroup
@@ -58,6 +70,7 @@ public final class MediaPlane: Sendable {
         self.group = group
         self.logger = logger
         pool = MediaPortPool(range: configuration.ports, host: configuration.bindHost)
+        pool6 = configuration.ipv6Host.map { MediaPortPool(range: configuration.ports, host: $0) }
         certificate = try DTLSCertificate.loadOrCreate(directory: configuration.certificateDirectory)
         fingerprint = SDPFingerprint(hashFunction: certificate.fingerprint.algorithm.rawValue, bytes: certificate.fingerprint.digest)
     }
@@ -85,11 +98,24 @@ public final class MediaPlane: Sendable {
             Self.discard(browserSocket, pool: pool)
             throw error
         }
+        var browserSocket6: BoundMediaSocket?
+        if let pool6 {
+            do {
+                browserSocket6 = try pool6.bind().socket
+            } catch {
+                for socket in [browserSocket, callee.socket] + [callee.companion].compactMap({ $0 }) { Self.discard(socket, pool: pool) }
+                throw error
+            }
+        }
         let credentials = ICECredentials.random()
-        let local = WebRTCTransportParameters(
+        var local = WebRTCTransportParameters(
             host: configuration.advertisedHost, port: UInt16(browserSocket.port),
             iceUsernameFragment: credentials.usernameFragment, icePassword: credentials.password, fingerprint: fingerprint
         )
+        if let browserSocket6, let host6 = configuration.ipv6Host {
+            local.host6 = host6
+            local.port6 = UInt16(browserSocket6.port)
+        }
         let sessionID = String(UInt64.random(in: 1...UInt64(Int64.max)))
         var video: (socket: BoundMediaSocket, companion: BoundMediaSocket?)?
         let calleeOffer: SDPSessionDescription
@@ -102,6 +128,7 @@ public final class MediaPlane: Sendable {
         } catch {
             let bound = [browserSocket, callee.socket] + [callee.companion, video?.socket, video?.companion].compactMap { $0 }
             for socket in bound { Self.discard(socket, pool: pool) }
+            if let browserSocket6, let pool6 { Self.discard(browserSocket6, pool: pool6) }
             throw error
         }
         var callLogger = logger
@@ -130,6 +157,9 @@ public final class MediaPlane: Sendable {
             media.ports.append(socket.port)
             register(socket, as: leg, session: session)
         }
+        if let browserSocket6, let pool6 {
+            register(browserSocket6, as: .browser6, session: session, pool: pool6)
+        }
         return media
     }
 
@@ -154,12 +184,12 @@ public final class MediaPlane: Sendable {
     /// few seconds; a fuller socket is just read again.
     static func datagramsPerRead(_ leg: MediaSession.Socket) -> Int {
         switch leg {
-        case .browser, .callee, .calleeVideo: 8
+        case .browser, .browser6, .callee, .calleeVideo: 8
         case .calleeRTCP, .calleeVideoRTCP: 2
         }
     }
 
-    private func register(_ socket: BoundMediaSocket, as leg: MediaSession.Socket, session: MediaSession) {
+    private func register(_ socket: BoundMediaSocket, as leg: MediaSession.Socket, session: MediaSession, pool: MediaPortPool? = nil) {
         let messages = Self.datagramsPerRead(leg)
         let future = DatagramBootstrap(group: session.loop)
             // Vectored reads split the receive buffer evenly between the messages of one read.
@@ -172,7 +202,7 @@ public final class MediaPlane: Sendable {
                 }
             }
             .withBoundSocket(socket.descriptor)
-        let pool = self.pool
+        let pool = pool ?? self.pool
         future.whenComplete { result in
             switch result {
             case .success(let channel):

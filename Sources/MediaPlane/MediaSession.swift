@@ -35,6 +35,8 @@ public enum MediaEndCause: String, Sendable, Hashable {
 final class MediaSession: @unchecked Sendable {
     enum Socket: Hashable, Sendable {
         case browser, callee, calleeRTCP, calleeVideo, calleeVideoRTCP
+        /// The browser leg's IPv6 socket, when the gateway offers an IPv6 candidate.
+        case browser6
     }
 
     struct Configuration: Sendable {
@@ -381,7 +383,7 @@ final class MediaSession: @unchecked Sendable {
     func receive(_ buffer: inout ByteBuffer, from address: SocketAddress, on socket: Socket) {
         guard !ended else { return }
         switch socket {
-        case .browser: receiveFromBrowser(&buffer, from: address)
+        case .browser, .browser6: receiveFromBrowser(&buffer, from: address)
         case .callee: receiveFromCallee(&buffer, from: address)
         case .calleeRTCP: receiveCalleeRTCP(&buffer, from: address)
         case .calleeVideo: receiveCalleeVideo(&buffer, from: address)
@@ -720,6 +722,9 @@ final class MediaSession: @unchecked Sendable {
     // MARK: Send
 
     func send(_ buffer: ByteBuffer, on socket: Socket, to address: SocketAddress) {
+        // The browser leg answers from the socket of the address family it is reached on.
+        var socket = socket
+        if socket == .browser, address.protocol == .inet6, channels[.browser6] != nil { socket = .browser6 }
         guard let channel = channels[socket] else { return }
         channel.write(AddressedEnvelope(remoteAddress: address, data: buffer), promise: nil)
         pendingFlush.insert(socket)

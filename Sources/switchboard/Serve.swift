@@ -36,6 +36,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Address written into SDP and ICE candidates (default: the bind address).")
     var publicIp = Environment.string("PUBLIC_IP")
 
+    @Option(help: "An IPv6 address the browser's media also binds and offers as a second ICE host candidate.")
+    var publicIpv6 = Environment.string("PUBLIC_IPV6")
+
     @Option(help: "Directory for the database, the admin key and recordings.")
     var dataDir = Environment.string("DATA_DIR") ?? "./data"
 
@@ -95,6 +98,10 @@ struct Serve: AsyncParsableCommand {
         guard (1...65535).contains(sipPort) else { throw ValidationError("--sip-port must be 1-65535") }
         if let sipTlsPort, !(1...65535).contains(sipTlsPort) { throw ValidationError("--sip-tls-port must be 1-65535") }
         guard PortRange(rtpPorts) != nil else { throw ValidationError("--rtp-ports must be LOW-HIGH with 1024 <= LOW < HIGH <= 65535") }
+        if let publicIpv6 {
+            var address = in6_addr()
+            guard inet_pton(AF_INET6, publicIpv6, &address) == 1 else { throw ValidationError("--public-ipv6 \(publicIpv6) is not an IPv6 address") }
+        }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level \(logLevel) is not a log level") }
         guard sessionRateLimit > 0 else { throw ValidationError("--session-rate-limit must be positive") }
         guard sessionTtl >= 10 else { throw ValidationError("--session-ttl must be at least 10 seconds") }
@@ -175,7 +182,7 @@ struct Serve: AsyncParsableCommand {
                 bindHost: httpHost, advertisedHost: publicIp ?? httpHost, ports: range.low...range.high,
                 mediaTimeout: .seconds(mediaTimeout), iceTimeout: .seconds(iceTimeout), opusComplexity: opusComplexity,
                 certificateDirectory: dataDir
-            ),
+            ).withIPv6(publicIpv6),
             group: MultiThreadedEventLoopGroup.singleton, logger: logger
         )
         let signalling = SignallingPlane(

@@ -188,6 +188,61 @@ def test_no_ice_checks_ends_the_call(make_server, tmp_path: Path) -> None:
     uas.wait(timeout=15)
 
 
+def ipv6_loopback() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as probe:
+            probe.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+def test_a_browser_on_ipv6_reaches_the_gateways_ipv6_candidate(make_server, tmp_path: Path) -> None:
+    """With --public-ipv6 the browser leg also binds ::1 and offers it as a second host candidate
+    (lower priority than IPv4). A browser with only an IPv6 address (aiortc gathering on ::1
+    alone) can only pair with that one: the tone goes there and back through it."""
+    if not ipv6_loopback():
+        pytest.skip("this machine has no IPv6 loopback (::1)")
+    gateway = make_server(extra_args=[
+        "--rtp-ports", f"{RTP_BASE + 20}-{RTP_BASE + 29}", "--public-ip", "127.0.0.1", "--public-ipv6", "::1", "--ice-timeout", "5",
+    ]).start()
+    admin = gateway.client()
+    uas = echo_call_centre(tmp_path, "echo-ipv6")
+    widget, session = widget_session(admin, uas, "ipv6")
+    import aioice.ice
+
+    original = aioice.ice.get_host_addresses
+    aioice.ice.get_host_addresses = lambda use_ipv4=True, use_ipv6=False: ["::1"]
+    try:
+        browser = WebRTCBrowser(session["websocketUrl"], codecs=["audio/PCMU"], tone_hz=TONE_HZ)
+        result = run(browser.call(talk_seconds=4))
+    finally:
+        aioice.ice.get_host_addresses = original
+    assert result.status == 200, result.final
+    candidates = re.findall(r"^a=candidate:(\S+) 1 udp (\d+) (\S+) (\d+) typ host", result.answer_sdp, re.M)
+    addresses = {address: int(priority) for _, priority, address, _ in candidates}
+    assert set(addresses) == {"127.0.0.1", "::1"}, result.answer_sdp
+    assert addresses["127.0.0.1"] > addresses["::1"], addresses
+    assert_tone_came_back(result, "IPv6 browser leg")
+    # The call centre's side stays on IPv4.
+    invite = uas.received("INVITE")[0]
+    assert "c=IN IP4 127.0.0.1" in invite.body and "::1" not in invite.body, invite.body
+    uas.wait(timeout=15)
+
+
+def test_an_invalid_ipv6_address_is_refused_at_startup(tmp_path: Path) -> None:
+    import subprocess
+
+    from support import server_binary
+
+    result = subprocess.run(
+        [str(server_binary()), "serve", "--public-ipv6", "127.0.0.1", "--data-dir", str(tmp_path / "data"), "--http-port", "0"],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode != 0, result
+    assert "--public-ipv6 127.0.0.1 is not an IPv6 address" in result.stderr, result.stderr
+
+
 def test_forged_and_malformed_datagrams_are_dropped_and_counted(admin: Client, server: ServerProcess, tmp_path: Path) -> None:
     uas = echo_call_centre(tmp_path, "echo-garbage")
     widget, session = widget_session(admin, uas, "garbage")
