@@ -110,6 +110,20 @@ struct VideoPlanTests {
         #expect(answer.attributes.bundleGroup?.identificationTags == ["0", "2"])
     }
 
+    @Test func anIPv6HostCandidateFollowsTheIPv4One() throws {
+        var local = MediaPlanTests.local
+        local.host6 = "2001:db8::7"
+        local.port6 = 20010
+        let (answer, _) = try MediaPlan.browserAnswer(
+            for: MediaPlanTests.browser(), calleeAnswer: Self.calleeAnswer(video: nil), local: local, sessionID: "7"
+        )
+        let candidates = answer.media[0].attributes.values(of: SDPICECandidate.self)
+        #expect(candidates.map(\.address) == ["127.0.0.1", "2001:db8::7"])
+        #expect(candidates.map(\.port) == [20002, 20010])
+        #expect(candidates[0].priority > candidates[1].priority)
+        #expect(Set(candidates.map(\.foundation)).count == 2)
+    }
+
     // MARK: Feedback between the legs
 
     static func compound(_ build: (inout RTCPCompoundWriter) throws -> Void) throws -> [UInt8] {
