@@ -11,7 +11,8 @@
 #
 # Usage: Benchmarks/media_relay.sh
 #   CALLS (500), WINDOW seconds (10), WARMUP seconds (3), THREADS event loops (1),
-#   PORTS media range (20000-29999), JOBS build jobs (1)
+#   PORTS media range (20000-29999), PRIORITY nice value of the run (0; a negative one keeps a
+#   busy machine from starving the gateway, which then falls behind and batches), JOBS build jobs (1)
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -29,4 +30,4 @@ bench="$package/.build/release/MediaRelayBenchmark"
 
 echo "== machine: $(nproc) cores, $(uptime)"
 "$bench" --calls "${CALLS:-500}" --window "${WINDOW:-10}" --warmup "${WARMUP:-3}" --threads "${THREADS:-1}" \
-    --ports "${PORTS:-20000-29999}"
+    --ports "${PORTS:-20000-29999}" --priority "${PRIORITY:-0}"
