@@ -5,7 +5,7 @@ PY    := $(VENV)/bin/python
 BIN   := .build/debug/switchboard
 export SWITCHBOARD_BIN := $(CURDIR)/$(BIN)
 
-.PHONY: all deps build run test unit e2e fuzz bench-http bench-sip bench-sip-parser bench-sip-memory clean
+.PHONY: all deps build run test unit e2e fuzz bench-http bench-sip bench-sip-parser bench-sip-memory bench-media-relay clean
 
 all: build
 
@@ -53,6 +53,9 @@ bench-sip-memory:
 	@bash scripts/install-deps.sh --bench
 	$(SWIFT) build -c release --product switchboard
 	SWITCHBOARD_BIN=$(CURDIR)/.build/release/switchboard bash Benchmarks/sip_dialog_memory.sh
+
+bench-media-relay:
+	SWIFT=$(SWIFT) bash Benchmarks/media_relay.sh
 
 clean:
 	rm -rf .build $(VENV)

@@ -1,0 +1,191 @@
+import Glibc
+import Logging
+import MediaPlane
+import NIOCore
+import NIOPosix
+import SIP
+import Synchronization
+
+/// The gateway process: the real `MediaPlane` (relay mode) or the bare UDP echo (echo mode),
+/// driven over stdin/stdout by the load generator. It measures itself: the CPU time of its
+/// media threads (scheduler runtime per thread) and its resident set.
+///
+/// Control lines (one answer line each):
+/// - `CALL ufrag=… pwd=… fingerprint=sha-256/AB:… rtp=<port> rtcp=<port>`: the browser's offer
+///   and the call centre's RTP and RTCP ports. Relay: the call is opened with
+///   `MediaPlane.openBrowserCall` (trunk codecs PCMU), the call centre's answer (PCMU to `rtp`)
+///   is given to `BrowserCallMedia.answer` as the B2BUA does with a 200 OK, and the answer is
+///   `OK browser=<port> ufrag=… pwd=… fingerprint=… callee=<port>`. Echo: two echo sockets, the
+///   answer `OK browser=<port> callee=<port>`.
+/// - `STATS`: `STATS cpu=<ns of the media threads> process=<ns> rss=<KiB> ended=<sessions ended>`.
+/// - `QUIT`.
+enum GatewayProcess {
+    static func run(mode: String, threads: Int, ports: ClosedRange<Int>) {
+        let channel = LineChannel(input: 0, output: 1)
+        switch mode {
+        case "relay": runRelay(channel: channel, threads: threads, ports: ports)
+        case "echo": runEcho(channel: channel)
+        default: fail("unknown gateway mode \(mode)")
+        }
+    }
+
+    static func stats(threads: [Int32], ended: Int, relayed: Int) -> String {
+        let cpu = threads.reduce(Int64(0)) { $0 + threadRuntimeNanoseconds($1) }
+        return "STATS cpu=\(cpu) process=\(processCPUNanoseconds()) rss=\(residentKiB()) ended=\(ended) relayed=\(relayed)"
+    }
+
+    /// RTP packets the sessions sent on both legs so far, from their statistics (read on their loops).
+    static func packetsSent(_ calls: [BrowserCallMedia]) -> Int {
+        final class Sum: Sendable {
+            let total = Atomic<Int>(0)
+            let done = Atomic<Bool>(false)
+        }
+        let sum = Sum()
+        Task {
+            // All at once, so the loop answers them in a few wake-ups.
+            let total = await withTaskGroup(of: Int.self) { group in
+                for call in calls {
+                    group.addTask {
+                        let statistics = await call.statistics()
+                        return statistics.browser.packetsSent + statistics.callee.packetsSent
+                    }
+                }
+                return await group.reduce(0, +)
+            }
+            sum.total.store(total, ordering: .relaxed)
+            sum.done.store(true, ordering: .releasing)
+        }
+        while !sum.done.load(ordering: .acquiring) { usleep(200) }
+        return sum.total.load(ordering: .relaxed)
+    }
+
+    // MARK: Relay
+
+    static func runRelay(channel: LineChannel, threads: Int, ports: ClosedRange<Int>) {
+        var logger = Logger(label: "media-relay-gateway")
+        logger.logLevel = .warning
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+        let directory = "/tmp/media-relay-\(getpid())"
+        mkdir(directory, 0o700)
+        defer {
+            unlink(directory + "/dtls-key.pem")
+            unlink(directory + "/dtls-certificate.pem")
+            rmdir(directory)
+        }
+        let plane: MediaPlane
+        do {
+            plane = try MediaPlane(
+                configuration: MediaPlaneConfiguration(
+                    bindHost: "127.0.0.1", advertisedHost: "127.0.0.1", ports: ports, mediaTimeout: .seconds(600),
+                    iceTimeout: .seconds(60), consentTimeout: .seconds(60), certificateDirectory: directory
+                ),
+                group: group, logger: logger
+            )
+        } catch {
+            fail("MediaPlane: \(error)")
+        }
+        var loopThreads: [Int32] = []
+        for loop in group.makeIterator() {
+            guard let tid = try? loop.submit({ currentThreadID() }).wait() else { fail("event loop did not answer") }
+            loopThreads.append(tid)
+        }
+        let endedBox = EndedCounter()
+        var calls: [BrowserCallMedia] = []
+        channel.send("READY pid=\(getpid()) threads=\(loopThreads.map(String.init).joined(separator: ","))")
+        while let line = channel.receive() {
+            if line.hasPrefix("CALL ") {
+                let values = fields(line)
+                do {
+                    let (media, answer) = try openCall(plane: plane, values: values, index: calls.count, ended: endedBox)
+                    calls.append(media)
+                    channel.send(answer)
+                } catch {
+                    channel.send("ERROR \(error)")
+                }
+            } else if line == "STATS" {
+                channel.send(stats(threads: loopThreads, ended: endedBox.value, relayed: packetsSent(calls)))
+            } else if line == "QUIT" {
+                break
+            } else {
+                channel.send("ERROR unknown request")
+            }
+        }
+        for call in calls { call.close() }
+        try? group.syncShutdownGracefully()
+    }
+
+    final class EndedCounter: Sendable {
+        let ended = Atomic<Int>(0)
+        var value: Int { ended.load(ordering: .relaxed) }
+    }
+
+    struct BenchmarkError: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    /// One call as the B2BUA sets it up: the browser's WebRTC offer, the trunk's codecs, the
+    /// call centre's answer.
+    static func openCall(
+        plane: MediaPlane, values: [String: String], index: Int, ended: EndedCounter
+    ) throws -> (BrowserCallMedia, String) {
+        guard let ufrag = values["ufrag"], let password = values["pwd"], let fingerprint = values["fingerprint"],
+            let rtp = values["rtp"], let rtcp = values["rtcp"]
+        else { throw BenchmarkError(description: "CALL needs ufrag, pwd, fingerprint, rtp and rtcp") }
+        let offerText = [
+            "v=0", "o=- \(4_611_686_018_427_387_904 + index) 2 IN IP4 127.0.0.1", "s=-", "t=0 0", "a=group:BUNDLE 0",
+            "a=msid-semantic: WMS browser", "m=audio 9 UDP/TLS/RTP/SAVPF 111 0 126", "c=IN IP4 0.0.0.0",
+            "a=rtcp:9 IN IP4 0.0.0.0", "a=candidate:1 1 udp 2122260223 127.0.0.1 9 typ host",
+            "a=ice-ufrag:\(ufrag)", "a=ice-pwd:\(password)", "a=ice-options:trickle",
+            "a=fingerprint:\(fingerprint.replacing("/", with: " "))", "a=setup:actpass", "a=mid:0",
+            "a=extmap:4 urn:ietf:params:rtp-hdrext:sdes:mid", "a=sendrecv", "a=msid:browser audio", "a=rtcp-mux",
+            "a=rtpmap:111 opus/48000/2", "a=fmtp:111 minptime=10;useinbandfec=1", "a=rtpmap:0 PCMU/8000",
+            "a=rtpmap:126 telephone-event/8000", "",
+        ].joined(separator: "\r\n")
+        let offer = try BrowserOffer(SDPSessionDescription(parsing: offerText))
+        let media = try plane.openBrowserCall(offer: offer, calleeCodecs: [.pcmu], callId: "bench-\(index)") { _ in
+            ended.ended.add(1, ordering: .relaxed)
+        }
+        guard let calleePort = media.calleeOffer.media.first?.port else { throw BenchmarkError(description: "no port in the callee offer") }
+        let answerText = [
+            "v=0", "o=callcentre \(index + 1) 1 IN IP4 127.0.0.1", "s=-", "c=IN IP4 127.0.0.1", "t=0 0",
+            "m=audio \(rtp) RTP/AVP 0", "a=rtpmap:0 PCMU/8000", "a=rtcp:\(rtcp)", "a=ptime:20", "a=sendrecv", "",
+        ].joined(separator: "\r\n")
+        let answer = try media.answer(SDPSessionDescription(parsing: answerText))
+        guard let audio = answer.media.first, let answerUfrag = audio.attributes.iceUsernameFragment ?? answer.attributes.iceUsernameFragment,
+            let answerPassword = audio.attributes.icePassword ?? answer.attributes.icePassword,
+            let gatewayFingerprint = audio.attributes.fingerprints.first ?? answer.attributes.fingerprints.first
+        else { throw BenchmarkError(description: "the browser answer lacks ICE or DTLS parameters") }
+        guard media.plan?.mode == .relay else { throw BenchmarkError(description: "the call is transcoded, not relayed") }
+        let fingerprintField = gatewayFingerprint.hashFunction + "/" + gatewayFingerprint.bytes.map { hex($0) }.joined(separator: ":")
+        return (
+            media,
+            "OK browser=\(audio.port) ufrag=\(answerUfrag) pwd=\(answerPassword) fingerprint=\(fingerprintField) callee=\(calleePort)"
+        )
+    }
+
+    static func hex(_ byte: UInt8) -> String {
+        let digits = Array("0123456789ABCDEF")
+        return String([digits[Int(byte >> 4)], digits[Int(byte & 0xF)]])
+    }
+
+    // MARK: Echo
+
+    static func runEcho(channel: LineChannel) {
+        let echo = UDPEcho()
+        let tid = echo.start()
+        channel.send("READY pid=\(getpid()) threads=\(tid)")
+        while let line = channel.receive() {
+            if line.hasPrefix("CALL ") {
+                let browser = echo.add()
+                let callee = echo.add()
+                channel.send("OK browser=\(browser) callee=\(callee)")
+            } else if line == "STATS" {
+                channel.send(stats(threads: [tid], ended: 0, relayed: echo.echoed))
+            } else if line == "QUIT" {
+                break
+            } else {
+                channel.send("ERROR unknown request")
+            }
+        }
+    }
+}
