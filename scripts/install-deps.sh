@@ -6,8 +6,9 @@ set -euo pipefail
 want_debs=(
     pkg-config libssl-dev libsrtp2-dev libopus-dev libxml2-dev libsqlite3-dev
     curl wrk python3-venv python3-dev gcc sip-tester dnsmasq-base
-    chromium chromium-driver baresip-core espeak-ng
+    chromium chromium-driver baresip-core espeak-ng coturn
 )
+# coturn is the TURN relay of Tests/EndToEnd/test_turn.py (started by the test itself).
 # pesq builds a C extension (gcc, python3-dev); the speech for its test comes from espeak-ng.
 want_py=(pytest requests schemathesis websockets selenium aiortc numpy scipy pesq)
 # Benchmarks also compare against Kamailio: `install-deps.sh --bench`.

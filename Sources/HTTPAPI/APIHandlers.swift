@@ -14,7 +14,8 @@ struct APIHandlers: APIProtocol {
     let webhooks: WebhookService
     /// A delivery was made pending again: the dispatcher should look now.
     let onRedeliver: @Sendable () -> Void
-    let iceServers: [Components.Schemas.IceServer]
+    /// STUN/TURN servers for each widget session (TURN REST credentials are made per session).
+    let iceServers: ICEServerList
     let version: String
 
     // MARK: Health
@@ -113,7 +114,9 @@ struct APIHandlers: APIProtocol {
             expiresAt: issued.session.expiresAt,
             websocketUrl: "\(websocketBase)/sip?token=\(issued.token.text)",
             sipUri: "sip:\(issued.session.widgetId)@\(host)",
-            iceServers: iceServers,
+            iceServers: iceServers.forSession(id: issued.session.id, expiresAt: issued.session.expiresAt).map {
+                Components.Schemas.IceServer(urls: $0.urls, username: $0.username, credential: $0.credential)
+            },
             verified: issued.session.verified
         ))))
     }

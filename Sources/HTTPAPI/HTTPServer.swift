@@ -31,15 +31,37 @@ public struct HTTPConfiguration: Sendable {
     /// `https` with TLS, `http` without.
     public var scheme: String { tls == nil ? "http" : "https" }
 
+    /// One `RTCIceServer` entry: its URLs and how its credentials are made.
     public struct ICEServer: Sendable {
         public var urls: [String]
-        public var username: String?
-        public var credential: String?
+        public var credentials: Credentials
+
+        /// What a widget session's entry carries as `username` and `credential`.
+        public enum Credentials: Sendable {
+            /// Nothing (STUN).
+            case none
+            /// The same username and password in every session.
+            case fixed(username: String, password: String)
+            /// TURN REST API credentials made for each session, expiring with it.
+            case turnREST(TURNRESTCredentials)
+
+            public var isNone: Bool {
+                if case .none = self { true } else { false }
+            }
+        }
+
+        public init(urls: [String], credentials: Credentials) {
+            self.urls = urls
+            self.credentials = credentials
+        }
 
         public init(urls: [String], username: String? = nil, credential: String? = nil) {
             self.urls = urls
-            self.username = username
-            self.credential = credential
+            if let username, let credential {
+                credentials = .fixed(username: username, password: credential)
+            } else {
+                credentials = .none
+            }
         }
     }
 }
@@ -112,7 +134,7 @@ public func makeRouter(
         events: events,
         webhooks: webhooks,
         onRedeliver: onRedeliver,
-        iceServers: configuration.iceServers.map { .init(urls: $0.urls, username: $0.username, credential: $0.credential) },
+        iceServers: ICEServerList(configuration.iceServers),
         version: configuration.version
     )
     try handlers.registerHandlers(

@@ -75,6 +75,39 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Seconds a browser has after the answer to complete an ICE check (cause ice-no-checks).")
     var iceTimeout = Environment.int("ICE_TIMEOUT") ?? 10
 
+    @Option(
+        name: .customLong("ice-server"),
+        help: ArgumentHelp(
+            "A STUN or TURN server for browsers, handed out with each widget session (repeatable).",
+            discussion: """
+                stun:HOST[:PORT] or turn:HOST[:PORT][?transport=udp|tcp] (stuns:, turns: too); several \
+                comma-separated URLs make one entry. TURN entries need --turn-secret-file or \
+                --turn-username/--turn-password. SWITCHBOARD_ICE_SERVER takes entries separated by spaces.
+                """,
+            valueName: "url"
+        )
+    )
+    var iceServers: [String] = Environment.string("ICE_SERVER").map { $0.split(separator: " ").map(String.init) } ?? []
+
+    @Option(
+        help: ArgumentHelp(
+            "File with the TURN REST API shared secret (coturn's static-auth-secret, with use-auth-secret).",
+            discussion: """
+                Each widget session then gets username "<expiry>:<session id>" (the session's expiresAt in \
+                unix seconds) and credential base64(HMAC-SHA1(secret, username)). The secret is read \
+                once at start-up and never logged.
+                """,
+            valueName: "path"
+        )
+    )
+    var turnSecretFile = Environment.string("TURN_SECRET_FILE")
+
+    @Option(help: "Static TURN username handed to every session (instead of --turn-secret-file).")
+    var turnUsername = Environment.string("TURN_USERNAME")
+
+    @Option(help: "Static TURN password for --turn-username (SWITCHBOARD_TURN_PASSWORD keeps it out of the process list).")
+    var turnPassword = Environment.string("TURN_PASSWORD")
+
     @Option(help: "Opus encoder complexity, 0-10, when the gateway transcodes.")
     var opusComplexity = Environment.int("OPUS_COMPLEXITY") ?? 8
 
@@ -129,6 +162,32 @@ struct Serve: AsyncParsableCommand {
         if let sipTlsPort, sipTlsPort == sipPort {
             throw ValidationError("--sip-tls-port must differ from --sip-port (which serves SIP over TCP)")
         }
+        if (turnUsername == nil) != (turnPassword == nil) {
+            throw ValidationError("--turn-username and --turn-password go together: give both or neither")
+        }
+        if turnSecretFile != nil, turnUsername != nil {
+            throw ValidationError("--turn-secret-file and --turn-username/--turn-password exclude each other: give one kind of TURN credentials")
+        }
+        // The URLs and how they fit the credentials; the secret file itself is read in run().
+        let placeholder: HTTPConfiguration.ICEServer.Credentials =
+            turnSecretFile != nil ? .turnREST(TURNRESTCredentials(secret: Data())) : turnCredentialsWithoutSecret
+        do {
+            _ = try ICEServerList.parse(iceServers, turnCredentials: placeholder)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+    }
+
+    /// The static TURN credentials, if any.
+    private var turnCredentialsWithoutSecret: HTTPConfiguration.ICEServer.Credentials {
+        if let turnUsername, let turnPassword { .fixed(username: turnUsername, password: turnPassword) } else { .none }
+    }
+
+    /// The ICE servers for widget sessions, with the TURN secret read from its file.
+    func iceServerList() throws -> ICEServerList {
+        var credentials = turnCredentialsWithoutSecret
+        if let turnSecretFile { credentials = .turnREST(try TURNRESTCredentials.load(secretFile: turnSecretFile)) }
+        return try ICEServerList.parse(iceServers, turnCredentials: credentials)
     }
 
     func run() async throws {
@@ -142,6 +201,16 @@ struct Serve: AsyncParsableCommand {
         // Certificate problems end the start-up here, before anything is opened or bound.
         var tls: TLSCredentials?
         if let tlsCert, let tlsKey { tls = try TLSCredentials.load(certificatePath: tlsCert, keyPath: tlsKey) }
+        let sessionICEServers = try iceServerList()
+        if !sessionICEServers.entries.isEmpty {
+            logger.info(
+                "ICE servers for widget sessions",
+                metadata: [
+                    "urls": "\(sessionICEServers.entries.flatMap(\.urls).joined(separator: " "))",
+                    "turn credentials": "\(turnSecretFile != nil ? "TURN REST (per session)" : turnUsername != nil ? "static" : "none")",
+                ]
+            )
+        }
         let scheme = tls == nil ? "http" : "https"
         ResourceLimits.raiseOpenFiles(logger: logger)
         let registry = PrometheusCollectorRegistry()
@@ -206,7 +275,9 @@ struct Serve: AsyncParsableCommand {
         }
         let host = httpHost
         let http = try makeHTTPApplication(
-            configuration: HTTPConfiguration(host: httpHost, port: httpPort, version: Switchboard.version, tls: tls?.serverConfiguration),
+            configuration: HTTPConfiguration(
+                host: httpHost, port: httpPort, iceServers: sessionICEServers.entries, version: Switchboard.version, tls: tls?.serverConfiguration
+            ),
             widgets: widgets,
             apiKeys: apiKeys,
             trunks: trunks,
