@@ -208,7 +208,7 @@ let package = Package(
         .testTarget(
             name: "MediaPlaneTests",
             dependencies: [
-                "MediaPlane", "SIP", "RTP", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                "MediaPlane", "SIP", "RTP", "SRTP", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict

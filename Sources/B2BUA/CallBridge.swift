@@ -385,7 +385,7 @@ extension SignallingCore {
             relayed.headers.add(.allow, Self.allowedMethods)
             if let media = bridge.media, status < 300 {
                 // The browser gets the gateway's WebRTC answer; the callee's SDP stays on its leg.
-                if let body = browserBody(for: response, media: media), body.readableBytes > 0 {
+                if let body = try? browserBody(for: response, media: media), body.readableBytes > 0 {
                     relayed.headers.add(.contentType, "application/sdp")
                     relayed.body = body
                 }
@@ -408,10 +408,14 @@ extension SignallingCore {
             bridges.calls[callId] = bridge
             return
         }
-        if let media = bridge.media, response.body.readableBytes > 0, browserBody(for: response, media: media) == nil {
-            bridges.calls[callId] = bridge
-            refuseUnbridgeableAnswer(callId: callId)
-            return
+        if let media = bridge.media, response.body.readableBytes > 0 {
+            do {
+                _ = try browserBody(for: response, media: media)
+            } catch {
+                bridges.calls[callId] = bridge
+                refuseUnbridgeableAnswer(callId: callId, reason: error)
+                return
+            }
         }
         bridge.record.status = .inProgress
         bridge.record.answeredAt = Date()

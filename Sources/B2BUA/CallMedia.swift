@@ -39,7 +39,8 @@ extension SignallingCore {
             var allowsVideo = false
             if case .browser(let id) = peer { allowsVideo = browsers[id]?.widget.video ?? false }
             let media = try mediaPlane.openBrowserCall(
-                offer: offer, calleeCodecs: codecs.isEmpty ? MediaPlan.defaultCalleeCodecs : codecs, callId: callId, allowsVideo: allowsVideo
+                offer: offer, calleeCodecs: codecs.isEmpty ? MediaPlan.defaultCalleeCodecs : codecs, callId: callId, allowsVideo: allowsVideo,
+                calleeSecurity: trunk?.srtp == .required ? .sdesSRTP : .plainRTP
             ) { [weak self] cause in
                 guard let self, let loop = self.eventLoop else { return }
                 loop.execute { self.mediaEnded(callId: callId, cause: cause) }
@@ -60,13 +61,13 @@ extension SignallingCore {
 
     /// The body and content type of a callee response relayed to a browser whose media is
     /// anchored here: the WebRTC answer for the callee's SDP, or nothing when it has none.
-    /// nil when the callee's SDP cannot be bridged.
-    func browserBody(for response: SIPMessage, media: BrowserCallMedia) -> ByteBuffer? {
+    /// Throws when the callee's SDP cannot be bridged.
+    func browserBody(for response: SIPMessage, media: BrowserCallMedia) throws(MediaPlanError) -> ByteBuffer {
         guard response.body.readableBytes > 0 else { return ByteBuffer() }
-        guard let description = try? SDPSessionDescription(parsing: response.body.readableBytesView),
-            let answer = try? media.answer(description)
-        else { return nil }
-        return ByteBuffer(string: answer.serialized())
+        guard let description = try? SDPSessionDescription(parsing: response.body.readableBytesView) else {
+            throw .unusableAnswer("malformed SDP")
+        }
+        return ByteBuffer(string: try media.answer(description).serialized())
     }
 
     /// The media plane ended a call's media on its own (ICE consent, DTLS, media timeout).
@@ -118,15 +119,20 @@ extension SignallingCore {
 }
 
 extension SignallingCore {
-    /// The callee answered with SDP the media plane cannot bridge (no codec in common): its
-    /// leg gets a BYE, the caller a 488, and the call fails.
-    func refuseUnbridgeableAnswer(callId: String) {
+    /// The callee answered with SDP the media plane cannot bridge (no codec in common, or on
+    /// an SRTP trunk no acceptable crypto): its leg gets a BYE, the caller a 488, and the call
+    /// fails with the reason as its cause.
+    func refuseUnbridgeableAnswer(callId: String, reason: MediaPlanError) {
         guard var bridge = bridges.calls[callId] else { return }
-        logger.info("the call centre's answer cannot be bridged", metadata: ["call": "\(callId)"])
+        logger.info("the call centre's answer cannot be bridged", metadata: ["call": "\(callId)", "reason": "\(reason)"])
         bridge.record.status = .failed
         bridge.record.sipCode = 488
         bridge.record.hangupBy = .system
-        bridge.record.hangupCause = "no codec in common with the call centre"
+        switch reason {
+        case .unacceptableCrypto(let detail): bridge.record.hangupCause = "SRTP required: \(detail)"
+        case .unusableAnswer(let detail): bridge.record.hangupCause = "the call centre's answer cannot be used: \(detail)"
+        case .noCodecInCommon, .unsupportedOffer: bridge.record.hangupCause = "no codec in common with the call centre"
+        }
         bridge.record.endedAt = Date()
         callLog.record(bridge.record)
         if let key = bridge.callerInvite {
@@ -150,7 +156,7 @@ extension SignallingCore {
             CallMediaLeg(
                 packetsReceived: leg.packetsReceived, packetsSent: leg.packetsSent, packetsLost: leg.packetsLost,
                 jitterMilliseconds: leg.jitterMilliseconds, roundTripMilliseconds: leg.roundTripMilliseconds,
-                authenticationFailures: leg.authenticationFailures
+                authenticationFailures: leg.authenticationFailures, srtp: leg.srtpSuite
             )
         }
         let report = CallMedia(

@@ -182,10 +182,12 @@ public struct CallMediaLeg: Sendable, Equatable, Codable {
     public var roundTripMilliseconds: Double?
     /// Packets dropped because SRTP authentication or the replay check failed.
     public var authenticationFailures: Int
+    /// The SRTP suite protecting the leg (its SDES name); nil for plain RTP.
+    public var srtp: String?
 
     public init(
         packetsReceived: Int, packetsSent: Int, packetsLost: Int, jitterMilliseconds: Double,
-        roundTripMilliseconds: Double?, authenticationFailures: Int
+        roundTripMilliseconds: Double?, authenticationFailures: Int, srtp: String? = nil
     ) {
         self.packetsReceived = packetsReceived
         self.packetsSent = packetsSent
@@ -193,5 +195,6 @@ public struct CallMediaLeg: Sendable, Equatable, Codable {
         self.jitterMilliseconds = jitterMilliseconds
         self.roundTripMilliseconds = roundTripMilliseconds
         self.authenticationFailures = authenticationFailures
+        self.srtp = srtp
     }
 }

@@ -15,6 +15,8 @@ public struct Trunk: Sendable, Equatable, Codable {
     public var inbound: Inbound?
     /// How the call centre's certificate is checked when calls go to it over TLS.
     public var tls: TLS?
+    /// Whether the media towards the call centre must be SRTP (SDES keys, RFC 4568).
+    public var srtp: SRTP
     public var createdAt: Date
     public var updatedAt: Date
 
@@ -23,6 +25,15 @@ public struct Trunk: Sendable, Equatable, Codable {
 
     public enum Transport: String, Sendable, Codable, CaseIterable {
         case udp, tcp, tls
+    }
+
+    /// Media encryption on the call centre's leg.
+    public enum SRTP: String, Sendable, Codable, CaseIterable {
+        /// Plain RTP/AVP (the default).
+        case off
+        /// RTP/SAVP with SDES `a=crypto` keys: a call centre that answers without acceptable
+        /// crypto fails the call; nothing is sent in clear.
+        case required
     }
 
     /// TLS client settings (transport `tls`, or a `sips:` URI). Without them the call centre's
@@ -59,7 +70,7 @@ public struct Trunk: Sendable, Equatable, Codable {
 
     public init(
         id: String, name: String, uri: String, transport: Transport, username: String?, sealedPassword: String?,
-        codecs: [String], maxConcurrentCalls: Int?, inbound: Inbound?, tls: TLS? = nil, createdAt: Date, updatedAt: Date
+        codecs: [String], maxConcurrentCalls: Int?, inbound: Inbound?, tls: TLS? = nil, srtp: SRTP = .off, createdAt: Date, updatedAt: Date
     ) {
         self.id = id
         self.name = name
@@ -71,6 +82,7 @@ public struct Trunk: Sendable, Equatable, Codable {
         self.maxConcurrentCalls = maxConcurrentCalls
         self.inbound = inbound
         self.tls = tls
+        self.srtp = srtp
         self.createdAt = createdAt
         self.updatedAt = updatedAt
     }

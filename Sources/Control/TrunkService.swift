@@ -15,10 +15,12 @@ public struct TrunkFields: Sendable {
     public var inbound: Trunk.Inbound?
     /// Replaces the TLS settings as a whole.
     public var tls: Trunk.TLS?
+    public var srtp: Trunk.SRTP?
 
     public init(
         name: String? = nil, uri: String? = nil, transport: Trunk.Transport? = nil, username: String? = nil, password: String? = nil,
-        codecs: [String]? = nil, maxConcurrentCalls: Int? = nil, inbound: Trunk.Inbound? = nil, tls: Trunk.TLS? = nil
+        codecs: [String]? = nil, maxConcurrentCalls: Int? = nil, inbound: Trunk.Inbound? = nil, tls: Trunk.TLS? = nil,
+        srtp: Trunk.SRTP? = nil
     ) {
         self.name = name
         self.uri = uri
@@ -29,6 +31,7 @@ public struct TrunkFields: Sendable {
         self.maxConcurrentCalls = maxConcurrentCalls
         self.inbound = inbound
         self.tls = tls
+        self.srtp = srtp
     }
 }
 
@@ -66,7 +69,8 @@ public final class TrunkService: Sendable {
         let trunk = Trunk(
             id: Identifier.make(Trunk.idPrefix, millis: clock.millis), name: name, uri: uri, transport: fields.transport ?? .udp,
             username: fields.username, sealedPassword: try fields.password.map(secrets.seal), codecs: fields.codecs ?? ["PCMU", "PCMA"],
-            maxConcurrentCalls: fields.maxConcurrentCalls, inbound: fields.inbound, tls: fields.tls, createdAt: now, updatedAt: now
+            maxConcurrentCalls: fields.maxConcurrentCalls, inbound: fields.inbound, tls: fields.tls, srtp: fields.srtp ?? .off,
+            createdAt: now, updatedAt: now
         )
         try await storage.insert(trunk: trunk)
         try await reload()
@@ -95,6 +99,7 @@ public final class TrunkService: Sendable {
         if let limit = fields.maxConcurrentCalls { trunk.maxConcurrentCalls = limit }
         if let inbound = fields.inbound { trunk.inbound = inbound }
         if let tls = fields.tls { trunk.tls = tls }
+        if let srtp = fields.srtp { trunk.srtp = srtp }
         trunk.updatedAt = clock.now()
         guard try await storage.update(trunk: trunk) else { throw ControlError.notFound(kind: "trunk", id: id) }
         try await reload()

@@ -18,7 +18,8 @@ extension APIHandlers {
             TrunkFields(
                 name: body.name, uri: body.uri, transport: body.transport.flatMap { Trunk.Transport(rawValue: $0.rawValue) },
                 username: body.username, password: body.password, codecs: body.codecs?.map(\.rawValue),
-                maxConcurrentCalls: body.maxConcurrentCalls, inbound: body.inbound.map(Trunk.Inbound.init), tls: body.tls.map(Trunk.TLS.init)
+                maxConcurrentCalls: body.maxConcurrentCalls, inbound: body.inbound.map(Trunk.Inbound.init), tls: body.tls.map(Trunk.TLS.init),
+                srtp: body.srtp.flatMap { Trunk.SRTP(rawValue: $0.rawValue) }
             )
         )
         return .created(.init(headers: .init(location: "/v1/trunks/\(trunk.id)"), body: .json(.init(trunk))))
@@ -37,7 +38,8 @@ extension APIHandlers {
             TrunkFields(
                 name: body.name, uri: body.uri, transport: body.transport.flatMap { Trunk.Transport(rawValue: $0.rawValue) },
                 username: body.username, password: body.password, codecs: body.codecs?.map(\.rawValue),
-                maxConcurrentCalls: body.maxConcurrentCalls, inbound: body.inbound.map(Trunk.Inbound.init), tls: body.tls.map(Trunk.TLS.init)
+                maxConcurrentCalls: body.maxConcurrentCalls, inbound: body.inbound.map(Trunk.Inbound.init), tls: body.tls.map(Trunk.TLS.init),
+                srtp: body.srtp.flatMap { Trunk.SRTP(rawValue: $0.rawValue) }
             )
         )
         return .ok(.init(body: .json(.init(trunk))))
@@ -80,7 +82,7 @@ extension Components.Schemas.Trunk {
             maxConcurrentCalls: trunk.maxConcurrentCalls,
             inbound: trunk.inbound.map { .init(allowedSources: $0.allowedSources, destination: $0.destination) },
             tls: trunk.tls.map { .init(caCertificates: $0.caCertificates, verifyCertificate: $0.verifyCertificate, serverName: $0.serverName) },
-            createdAt: trunk.createdAt, updatedAt: trunk.updatedAt
+            srtp: .init(rawValue: trunk.srtp.rawValue) ?? .required, createdAt: trunk.createdAt, updatedAt: trunk.updatedAt
         )
     }
 }
@@ -132,7 +134,7 @@ extension Components.Schemas.CallMediaLeg {
         self.init(
             packetsReceived: leg.packetsReceived, packetsSent: leg.packetsSent, packetsLost: leg.packetsLost,
             jitterMilliseconds: leg.jitterMilliseconds, roundTripMilliseconds: leg.roundTripMilliseconds,
-            authenticationFailures: leg.authenticationFailures
+            authenticationFailures: leg.authenticationFailures, srtp: leg.srtp
         )
     }
 }

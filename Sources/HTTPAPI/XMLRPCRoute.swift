@@ -49,7 +49,7 @@ struct XMLRPCOperation: Sendable {
         .init(name: "apiKeys.get", method: .get, path: "/v1/api-keys/{apiKeyId}", input: .none, help: "Get an API key (never its secret)."),
         .init(name: "apiKeys.revoke", method: .delete, path: "/v1/api-keys/{apiKeyId}", input: .none, help: "Revoke an API key."),
         .init(name: "trunks.list", method: .get, path: "/v1/trunks", input: .query, help: "List trunks. Query: {limit, after}."),
-        .init(name: "trunks.create", method: .post, path: "/v1/trunks", input: .body, help: "Create a trunk: {name, uri, transport?, username?, password?, codecs?, maxConcurrentCalls?, inbound?, tls?}."),
+        .init(name: "trunks.create", method: .post, path: "/v1/trunks", input: .body, help: "Create a trunk: {name, uri, transport?, username?, password?, codecs?, maxConcurrentCalls?, inbound?, tls?, srtp?}."),
         .init(name: "trunks.get", method: .get, path: "/v1/trunks/{trunkId}", input: .none, help: "Get a trunk (never its password)."),
         .init(name: "trunks.update", method: .patch, path: "/v1/trunks/{trunkId}", input: .body, help: "Change some fields of a trunk."),
         .init(name: "trunks.delete", method: .delete, path: "/v1/trunks/{trunkId}", input: .none, help: "Delete a trunk."),

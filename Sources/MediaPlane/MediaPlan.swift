@@ -1,4 +1,5 @@
 public import SIP
+public import SRTP
 
 /// Why a call's media cannot be bridged. SIP answers the browser's INVITE with 488 for
 /// ``noCodecInCommon`` and ``unsupportedOffer``, and fails the call for the others.
@@ -9,6 +10,9 @@ public enum MediaPlanError: Error, Hashable, Sendable {
     case noCodecInCommon
     /// The call centre's answer cannot be used (no audio, a codec that was not offered, no address).
     case unusableAnswer(String)
+    /// The call centre's SDES answer on an SRTP trunk cannot be used (plain RTP, no or several
+    /// `a=crypto`, a suite or tag not offered, a key of the wrong length, MKI, session parameters).
+    case unacceptableCrypto(String)
 }
 
 /// What the gateway learns from a browser's WebRTC offer: the audio stream's codecs and the
@@ -123,6 +127,8 @@ public struct MediaBridgePlan: Hashable, Sendable {
     public var browserCNAME: String = MediaPlan.defaultBrowserCNAME
     /// The video relayed between the legs, when both accepted it.
     public var video: VideoBridgePlan?
+    /// The SIP leg's SRTP keys (SDES), when the trunk requires SRTP; nil for plain RTP.
+    public var calleeSRTP: SRTPKeys? = nil
 }
 
 /// The translation between the two legs' session descriptions: the browser's WebRTC offer
@@ -148,9 +154,12 @@ public enum MediaPlan {
     ///   - host, port: where the gateway receives RTP from the call centre.
     ///   - videoPort: where it receives the call centre's video; the browser's video is offered
     ///     only with one.
+    ///   - sdes: the keys for SDES-SRTP on the SIP leg: the audio goes as `RTP/SAVP` with their
+    ///     `a=crypto` lines. nil offers plain `RTP/AVP`.
+    ///   - videoSDES: the video's own keys, with `sdes` (the video is not offered without them then).
     public static func calleeOffer(
         for browser: BrowserOffer, codecs: [SDPCodec], host: String, port: UInt16, sessionID: String, sessionVersion: UInt64 = 1,
-        videoPort: UInt16? = nil
+        videoPort: UInt16? = nil, sdes: SDESOffer? = nil, videoSDES: SDESOffer? = nil
     ) throws(MediaPlanError) -> SDPSessionDescription {
         let offered = browser.audioFormats.map(\.codec).filter { !$0.isSupplementary }
         // Transcoding needs a browser codec the gateway can decode; without one, only relay is possible.
@@ -165,16 +174,16 @@ public enum MediaPlan {
         guard !ordered.isEmpty else { throw .noCodecInCommon }
         var capabilities = SDPLocalCapabilities.plainRTP
         capabilities.audioCodecs = ordered
-        capabilities.transportProtocols = [.rtpAVP]
+        capabilities.transportProtocols = [sdes == nil ? .rtpAVP : .rtpSAVP]
         let media: SDPMediaDescription
         do {
-            media = try capabilities.makeOfferMedia(.audio, port: port)
+            media = try capabilities.makeOfferMedia(.audio, port: port, transportAttributes: sdes?.attributes ?? [])
         } catch {
             throw .noCodecInCommon
         }
         var descriptions = [media]
-        if let video = browser.video, let videoPort {
-            descriptions.append(calleeVideoMedia(for: video, port: videoPort))
+        if let video = browser.video, let videoPort, sdes == nil || videoSDES != nil {
+            descriptions.append(calleeVideoMedia(for: video, port: videoPort, sdes: sdes == nil ? nil : videoSDES))
         }
         let addressType: SDPAddressType = host.contains(":") ? .ip6 : .ip4
         return SDPSessionDescription(
@@ -196,13 +205,27 @@ public enum MediaPlan {
     ///     centre's in its answer (a call on hold stays on hold when the browser re-offers).
     ///   - videoSSRC: the SSRC of the video the gateway sends the browser. The browser's video
     ///     is accepted when the call centre's answer accepted it too.
+    ///   - sdes: the SDES keys offered to the call centre, when the offer was `RTP/SAVP`: the
+    ///     answer must accept one of them (``SDESOffer/keys(fromAnswer:)``), and the plan carries
+    ///     the session keys.
+    ///   - videoSDES: the keys offered with the video, checked the same way when the call centre
+    ///     accepts it.
     public static func browserAnswer(
         for browser: BrowserOffer, calleeAnswer: SDPSessionDescription, local: WebRTCTransportParameters,
         sessionID: String, sessionVersion: UInt64 = 1, browserSSRC: UInt32 = 0x5357_4244,
-        browserCNAME: String = MediaPlan.defaultBrowserCNAME, direction: SDPDirection? = nil, videoSSRC: UInt32 = 0x5357_4256
+        browserCNAME: String = MediaPlan.defaultBrowserCNAME, direction: SDPDirection? = nil, videoSSRC: UInt32 = 0x5357_4256,
+        sdes: SDESOffer? = nil, videoSDES: SDESOffer? = nil
     ) throws(MediaPlanError) -> (answer: SDPSessionDescription, plan: MediaBridgePlan) {
         guard let calleeMedia = calleeAnswer.media.first(where: { $0.media == .audio && !$0.isDisabled }) else {
             throw .unusableAnswer("no accepted audio stream")
+        }
+        let calleeSRTP: SRTPKeys?
+        if let sdes {
+            calleeSRTP = try sdes.keys(fromAnswer: calleeMedia)
+        } else if calleeMedia.transportProtocol.isSecure {
+            throw .unusableAnswer("the call centre answered \(calleeMedia.transportProtocol.rawValue) to an RTP/AVP offer")
+        } else {
+            calleeSRTP = nil
         }
         guard let connection = calleeMedia.effectiveConnection(in: calleeAnswer) else {
             throw .unusableAnswer("no connection address")
@@ -237,6 +260,15 @@ public enum MediaPlan {
 
         var video: (offer: BrowserVideoOffer, answer: (media: SDPMediaDescription, callee: SDPPayloadFormat, browser: SDPPayloadFormat))?
         if let offered = browser.video, let accepted = calleeVideoAnswer(calleeAnswer, browser: offered) { video = (offered, accepted) }
+        var videoSRTP: SRTPKeys?
+        if let accepted = video?.answer.media {
+            if sdes != nil {
+                guard let videoSDES else { throw .unacceptableCrypto("the call centre accepted video that was not offered") }
+                videoSRTP = try videoSDES.keys(fromAnswer: accepted)
+            } else if accepted.transportProtocol.isSecure {
+                throw .unusableAnswer("the call centre answered \(accepted.transportProtocol.rawValue) video to an RTP/AVP offer")
+            }
+        }
         var capabilities = SDPLocalCapabilities.webRTC
         capabilities.audioCodecs = [browserAudio.codec]
         capabilities.videoCodecs = video.map { [$0.answer.browser.codec] } ?? []
@@ -301,7 +333,7 @@ public enum MediaPlan {
                 browserFormat: format, calleeFormat: video.answer.callee, calleeHost: videoConnection.address,
                 calleePort: video.answer.media.port, calleeRTCPPort: rtcpPort(of: video.answer.media), mid: video.offer.mid,
                 midExtensionID: decision.extensionMaps.first { $0.uri == midExtensionURI }?.id, browserSSRC: videoSSRC,
-                browserDirection: browserDirection
+                browserDirection: browserDirection, calleeSRTP: videoSRTP
             )
         }
         // Only one video stream is relayed; any other the browser offers is refused.
@@ -339,7 +371,8 @@ public enum MediaPlan {
             calleePacketTime: calleeMedia.attributes.packetTime ?? 20,
             browserSSRC: browserSSRC,
             browserCNAME: browserCNAME,
-            video: videoPlan
+            video: videoPlan,
+            calleeSRTP: calleeSRTP
         )
         return (answer, plan)
     }

@@ -84,12 +84,18 @@ public final class MediaPlane: Sendable {
     ///
     /// With `allowsVideo` (the widget's `video`), the browser's video is offered to the call
     /// centre and relayed; without it, video is refused.
+    ///
+    /// With `calleeSecurity` ``CalleeMediaSecurity/sdesSRTP`` (the trunk's `srtp: required`),
+    /// the audio is offered as `RTP/SAVP` with fresh SDES keys and the call centre's answer must
+    /// accept one of them; video the same way, with keys of its own.
     public func openBrowserCall(
         offer: BrowserOffer, calleeCodecs: [SDPCodec], callId: String, allowsVideo: Bool = false,
-        onEnded: @escaping @Sendable (MediaEndCause) -> Void
+        calleeSecurity: CalleeMediaSecurity = .plainRTP, onEnded: @escaping @Sendable (MediaEndCause) -> Void
     ) throws -> BrowserCallMedia {
         var offer = offer
         if !allowsVideo { offer.video = nil }
+        let sdes = calleeSecurity == .sdesSRTP ? try SDESOffer.random() : nil
+        let videoSDES = calleeSecurity == .sdesSRTP ? try SDESOffer.random() : nil
         let browserSocket = try pool.bind().socket
         let callee: (socket: BoundMediaSocket, companion: BoundMediaSocket?)
         do {
@@ -123,7 +129,7 @@ public final class MediaPlane: Sendable {
             if offer.video != nil { video = try pool.bind(pair: true) }
             calleeOffer = try MediaPlan.calleeOffer(
                 for: offer, codecs: calleeCodecs, host: configuration.advertisedHost, port: UInt16(callee.socket.port), sessionID: sessionID,
-                videoPort: video.map { UInt16($0.socket.port) }
+                videoPort: video.map { UInt16($0.socket.port) }, sdes: sdes, videoSDES: videoSDES
             )
         } catch {
             let bound = [browserSocket, callee.socket] + [callee.companion, video?.socket, video?.companion].compactMap { $0 }
@@ -143,9 +149,10 @@ public final class MediaPlane: Sendable {
             local: local, certificate: certificate, remoteFingerprint: offer.fingerprint, dtlsRole: offer.setup.answer, logger: callLogger
         )
         session.onEnded = onEnded
+        session.calleeSecured = sdes != nil
         let media = BrowserCallMedia(
             offer: offer, calleeOffer: calleeOffer, calleeCodecs: calleeCodecs, allowsVideo: allowsVideo, local: local, sessionID: sessionID,
-            session: session, plane: self
+            session: session, plane: self, sdes: sdes, videoSDES: videoSDES
         )
         var sockets: [(MediaSession.Socket, BoundMediaSocket)] =
             [(.browser, browserSocket), (.callee, callee.socket)] + (callee.companion.map { [(.calleeRTCP, $0)] } ?? [])
@@ -231,6 +238,10 @@ public final class BrowserCallMedia: @unchecked Sendable {
     public let calleeOffer: SDPSessionDescription
     /// The codecs the trunk allows, for offers to the call centre during the call.
     let calleeCodecs: [SDPCodec]
+    /// The SDES keys offered to the call centre, when its leg is SRTP: for the audio, and the
+    /// video's own (offered with the browser's video, or answered to the call centre's).
+    let sdes: SDESOffer?
+    let videoSDES: SDESOffer?
     /// Whether the widget allows video.
     public let allowsVideo: Bool
     /// The SIP leg's video RTP port, once video was offered to the call centre.
@@ -265,9 +276,11 @@ public final class BrowserCallMedia: @unchecked Sendable {
 
     init(
         offer: BrowserOffer, calleeOffer: SDPSessionDescription, calleeCodecs: [SDPCodec], allowsVideo: Bool, local: WebRTCTransportParameters,
-        sessionID: String, session: MediaSession, plane: MediaPlane
+        sessionID: String, session: MediaSession, plane: MediaPlane, sdes: SDESOffer? = nil, videoSDES: SDESOffer? = nil
     ) {
         self.offer = offer
+        self.sdes = sdes
+        self.videoSDES = videoSDES
         self.calleeOffer = calleeOffer
         self.calleeCodecs = calleeCodecs
         self.allowsVideo = allowsVideo
@@ -285,7 +298,7 @@ public final class BrowserCallMedia: @unchecked Sendable {
         let version = browserSessionVersion + 1
         let (answer, plan) = try MediaPlan.browserAnswer(
             for: offer, calleeAnswer: calleeAnswer, local: local, sessionID: sessionID, sessionVersion: version, browserSSRC: browserSSRC,
-            browserCNAME: browserCNAME, videoSSRC: browserVideoSSRC
+            browserCNAME: browserCNAME, videoSSRC: browserVideoSSRC, sdes: sdes, videoSDES: videoSDES
         )
         let first = answered == nil
         answered = (calleeAnswer, answer, plan)
@@ -336,10 +349,18 @@ extension BrowserCallMedia {
         else { return nil }
         let plan = answered.plan
         guard audio.payloadFormats.contains(where: { $0.codec.matches(plan.calleeAudio.codec) }) else { return nil }
+        // An SRTP leg stays SRTP with the suite in use (the gateway keeps its key); a plain leg stays plain.
+        var srtp: (crypto: SDPCrypto, keys: SRTPKeys)?
+        if let current = plan.calleeSRTP {
+            guard let kept = SDESOffer.answerReoffer(audio, current: current) else { return nil }
+            srtp = kept
+        } else if audio.transportProtocol.isSecure {
+            return nil
+        }
         let offeredDirection = audio.effectiveDirection(in: reoffer)
         var capabilities = SDPLocalCapabilities.plainRTP
         capabilities.audioCodecs = [plan.calleeAudio.codec]
-        capabilities.transportProtocols = [.rtpAVP]
+        capabilities.transportProtocols = [srtp == nil ? .rtpAVP : .rtpSAVP]
         capabilities.maximumCodecsPerMedia = 1
         guard let negotiation = try? SDPNegotiation(offer: reoffer, capabilities: capabilities) else { return nil }
         calleeSessionVersion += 1
@@ -351,21 +372,40 @@ extension BrowserCallMedia {
             ),
             connection: calleeOffer.connection ?? SDPConnection(networkType: "IN", addressType: .ip4, address: local.host),
             sessionName: "Switchboard"
-        ) { _ in SDPMediaTransport(port: port) }
-        // Video already relayed stays, with its codec, in the direction the browser has it.
+        ) { decision in
+            var attributes = SDPAttributeList()
+            if decision.media == .audio, let srtp { attributes.append(srtp.crypto) }
+            return SDPMediaTransport(port: port, attributes: attributes)
+        }
+        // Video already relayed stays, with its codec, in the direction the browser has it (and
+        // on an SRTP leg its suite and the gateway's key, as the audio).
+        var videoKeys: SRTPKeys?
         if let video = plan.video, let videoPort,
             let index = reoffer.media.firstIndex(where: { $0.media == .video && !$0.isDisabled }), answer.media.indices.contains(index),
             let format = reoffer.media[index].payloadFormats.first(where: { $0.codec.matches(video.calleeFormat.codec) })
         {
+            var crypto: SDPCrypto?
+            if let current = video.calleeSRTP {
+                guard let kept = SDESOffer.answerReoffer(reoffer.media[index], current: current) else { return nil }
+                crypto = kept.crypto
+                videoKeys = kept.keys
+            } else if reoffer.media[index].transportProtocol.isSecure {
+                return nil
+            }
             let browserSide = SDPDirection(sends: video.browserDirection.receives, receives: video.browserDirection.sends)
             let direction = reoffer.media[index].effectiveDirection(in: reoffer).answer(local: browserSide)
-            answer.media[index] = Self.calleeVideoAnswerMedia(offered: reoffer.media[index], format: format, port: videoPort, direction: direction)
+            answer.media[index] = Self.calleeVideoAnswerMedia(
+                offered: reoffer.media[index], format: format, port: videoPort, direction: direction, crypto: crypto
+            )
         }
         let holding = offeredDirection == .inactive || offeredDirection == .sendonly || connection.isUnspecifiedAddress
         calleeDirection = offeredDirection
         let address = connection.isUnspecifiedAddress ? nil : (host: connection.address, port: audio.port)
+        if let srtp { self.answered?.plan.calleeSRTP = srtp.keys }
+        if let videoKeys { self.answered?.plan.video?.calleeSRTP = videoKeys }
+        let keys = srtp?.keys
         let session = self.session
-        session.loop.execute { session.calleeMoved(to: address, holding: holding) }
+        session.loop.execute { session.calleeMoved(to: address, holding: holding, keys: keys, videoKeys: videoKeys) }
         return answer
     }
 }
@@ -386,14 +426,18 @@ extension BrowserCallMedia {
         // The direction the browser knows of: a hold it has not been told about yet comes in a
         // re-offer of the gateway's own afterwards.
         let version = browserSessionVersion + 1
-        guard let (answer, plan) = try? MediaPlan.browserAnswer(
+        guard let (answer, answeredPlan) = try? MediaPlan.browserAnswer(
             for: browser, calleeAnswer: answered.callee, local: local, sessionID: sessionID, sessionVersion: version, browserSSRC: browserSSRC,
-            browserCNAME: browserCNAME, direction: browserLegDirection, videoSSRC: browserVideoSSRC
+            browserCNAME: browserCNAME, direction: browserLegDirection, videoSSRC: browserVideoSSRC, sdes: sdes, videoSDES: videoSDES
         ),
             let remote = try? ICECredentials(usernameFragment: browser.iceUsernameFragment, password: browser.icePassword),
             let localCredentials = try? ICECredentials(usernameFragment: local.iceUsernameFragment, password: local.icePassword)
         else { return nil }
         offer = browser
+        var plan = answeredPlan
+        // The call centre's keys as its last re-offer left them.
+        plan.calleeSRTP = answered.plan.calleeSRTP
+        if let keys = answered.plan.video?.calleeSRTP, plan.video != nil { plan.video?.calleeSRTP = keys }
         self.answered = (answered.callee, answer, plan)
         browserSessionVersion = version
         let session = self.session

@@ -19,6 +19,8 @@ public enum MediaEndCause: String, Sendable, Hashable {
     case dtlsFailed = "dtls-failed"
     /// No RTP from either side for the media timeout.
     case mediaTimeout = "media-timeout"
+    /// The SIP leg's SDES keys could not be installed (nothing is sent in clear instead).
+    case calleeSRTPFailed = "sip-srtp-failed"
 }
 
 /// One call's media: the browser leg (one UDP port: ICE-lite, DTLS-SRTP, RTP and RTCP
@@ -88,6 +90,16 @@ final class MediaSession: @unchecked Sendable {
     let calleeCNAME: String
     /// The call centre put the call on hold: nothing is sent to it, and silence is not a timeout.
     var calleeHolding = false
+    /// Whether the SIP leg is SRTP (the trunk requires it), set before any packet: from then
+    /// on nothing goes to the call centre in clear and only authenticated packets come in;
+    /// before the answer's keys arrive, nothing at all.
+    var calleeSecured = false
+    /// SRTP on the SIP leg, from the SDES keys of the answer (or of a re-offer); the video has
+    /// its own.
+    var calleeSRTP: SRTPSession?
+    private(set) var calleeSRTPKeys: SRTPKeys?
+    var calleeVideoSRTP: SRTPSession?
+    private(set) var calleeVideoSRTPKeys: SRTPKeys?
 
     // Video, relayed: the call centre's RTP and RTCP ports for it, each latched like the audio's.
     var calleeVideoAddress: SocketAddress?
@@ -171,6 +183,7 @@ final class MediaSession: @unchecked Sendable {
         statistics.browserCodec = plan.browserAudio.codec.rtpMapEncoding
         statistics.calleeCodec = plan.calleeAudio.codec.rtpMapEncoding
         makeReporters(plan)
+        setCalleeKeys(plan.calleeSRTP)
         rtcpBuffer.reserveCapacity(Self.rtcpCapacity + 64)
         if !calleeLatched {
             calleeAddress = try? SocketAddress(ipAddress: plan.calleeHost, port: Int(plan.calleePort))
@@ -212,10 +225,85 @@ final class MediaSession: @unchecked Sendable {
         }
         updateVideo(plan.video, previous: previous?.video)
         makeReporters(plan)
+        setCalleeKeys(plan.calleeSRTP)
+    }
+
+    /// Takes the SIP leg's SDES keys: the inbound context alone is replaced when only the call
+    /// centre's key changed (the gateway's outbound stream goes on under its key); other
+    /// changes make a new session.
+    func setCalleeKeys(_ keys: SRTPKeys?) {
+        guard keys != calleeSRTPKeys else { return }
+        plan?.calleeSRTP = keys
+        statistics.callee.srtpSuite = keys?.profile.sdesSuiteName
+        if !Self.install(keys, session: &calleeSRTP, current: &calleeSRTPKeys) {
+            logger.warning("the SIP leg's SRTP keys cannot be used")
+            end(.calleeSRTPFailed)
+        }
+    }
+
+    /// The same for the SIP leg's video.
+    func setCalleeVideoKeys(_ keys: SRTPKeys?) {
+        guard keys != calleeVideoSRTPKeys else { return }
+        plan?.video?.calleeSRTP = keys
+        if !Self.install(keys, session: &calleeVideoSRTP, current: &calleeVideoSRTPKeys) {
+            logger.warning("the SIP leg's video SRTP keys cannot be used")
+            end(.calleeSRTPFailed)
+        }
+    }
+
+    /// Puts `keys` in place of `current`: the inbound context alone when the local key stays,
+    /// otherwise a new session. False (and no session) when libsrtp2 refuses them.
+    private static func install(_ keys: SRTPKeys?, session: inout SRTPSession?, current: inout SRTPKeys?) -> Bool {
+        let previous = current
+        current = keys
+        guard let keys else {
+            session = nil
+            return true
+        }
+        do {
+            if let existing = session, let previous, previous.local == keys.local {
+                try existing.replaceInbound(with: keys.remote)
+            } else {
+                session = try SRTPSession(keys: keys)
+            }
+            return true
+        } catch {
+            session = nil
+            return false
+        }
+    }
+
+    /// Protects a packet for the call centre (its audio, or with `video` its video) when its leg
+    /// is SRTP; false when it must not be sent (no usable session, or protection failed):
+    /// nothing goes in clear on such a leg.
+    func protectForCallee(_ buffer: inout ByteBuffer, rtcp: Bool, video: Bool = false) -> Bool {
+        guard calleeSecured else { return true }
+        guard let session = video ? calleeVideoSRTP : calleeSRTP else { return false }
+        do {
+            if rtcp { try session.protectRTCP(&buffer) } else { try session.protectRTP(&buffer) }
+            return true
+        } catch {
+            return false
+        }
+    }
+
+    /// Unprotects a packet from the call centre when its leg is SRTP; false (and counted as an
+    /// authentication failure) when it fails authentication or the replay check.
+    func unprotectFromCallee(_ buffer: inout ByteBuffer, rtcp: Bool, video: Bool = false) -> Bool {
+        guard calleeSecured else { return true }
+        guard let session = video ? calleeVideoSRTP : calleeSRTP else { return false }
+        do {
+            if rtcp { try session.unprotectRTCP(&buffer) } else { try session.unprotectRTP(&buffer) }
+            return true
+        } catch {
+            statistics.callee.authenticationFailures += 1
+            return false
+        }
     }
 
     /// Where the call centre's video goes: the answer's address until its own packets latch it.
     private func updateVideo(_ video: VideoBridgePlan?, previous: VideoBridgePlan?) {
+        setCalleeVideoKeys(video?.calleeSRTP)
         if let video { statistics.video.codec = video.browserFormat.codec.rtpMapEncoding }
         guard let video else {
             calleeVideoAddress = nil
@@ -244,9 +332,12 @@ final class MediaSession: @unchecked Sendable {
         }
     }
 
-    /// The call centre re-offered: a new address (latching starts again) or hold.
-    func calleeMoved(to address: (host: String, port: UInt16)?, holding: Bool) {
+    /// The call centre re-offered: a new address (latching starts again) or hold, and on an
+    /// SRTP leg the keys of the gateway's answer.
+    func calleeMoved(to address: (host: String, port: UInt16)?, holding: Bool, keys: SRTPKeys? = nil, videoKeys: SRTPKeys? = nil) {
         calleeHolding = holding
+        if let keys { setCalleeKeys(keys) }
+        if let videoKeys { setCalleeVideoKeys(videoKeys) }
         if let address, let socket = try? SocketAddress(ipAddress: address.host, port: Int(address.port)), socket != calleeAddress {
             calleeAddress = socket
             calleeLatched = false
@@ -299,7 +390,8 @@ final class MediaSession: @unchecked Sendable {
         let sentBefore = reported.browser.packetsSent + reported.callee.packetsSent
         var delta = MediaMetrics.Delta()
         if relay { delta.relayed = sent - sentBefore } else { delta.transcoded = sent - sentBefore }
-        delta.authenticationFailures = statistics.browser.authenticationFailures - reported.browser.authenticationFailures
+        delta.authenticationFailures = statistics.browser.authenticationFailures + statistics.callee.authenticationFailures
+            - reported.browser.authenticationFailures - reported.callee.authenticationFailures
         delta.malformed = statistics.browser.malformed + statistics.callee.malformed - reported.browser.malformed - reported.callee.malformed
         reported = statistics
         if !delta.isEmpty { MediaMetrics.shared.add(delta) }
@@ -387,7 +479,7 @@ final class MediaSession: @unchecked Sendable {
         case .callee: receiveFromCallee(&buffer, from: address)
         case .calleeRTCP: receiveCalleeRTCP(&buffer, from: address)
         case .calleeVideo: receiveCalleeVideo(&buffer, from: address)
-        case .calleeVideoRTCP: receiveCalleeVideoRTCP(buffer, from: address)
+        case .calleeVideoRTCP: receiveCalleeVideoRTCP(&buffer, from: address)
         }
     }
 
@@ -448,15 +540,17 @@ final class MediaSession: @unchecked Sendable {
     }
 
     private func receiveFromCallee(_ buffer: inout ByteBuffer, from address: SocketAddress) {
-        // Symmetric RTP (RFC 4961): send to where the call centre's audio comes from.
-        if !calleeLatched {
+        // Symmetric RTP (RFC 4961): send to where the call centre's audio comes from. On an
+        // SRTP leg only an authenticated packet latches.
+        if calleeLatched, address != calleeAddress { return }
+        if !calleeSecured, !calleeLatched {
             calleeLatched = true
             calleeAddress = address
-        } else if address != calleeAddress {
-            return
         }
         let kind = buffer.withUnsafeReadableBytes { DatagramKind(classifying: $0) }
         if kind == .rtcp {
+            guard unprotectFromCallee(&buffer, rtcp: true) else { return }
+            latchCallee(address)
             absorbRTCP(buffer, on: .callee)
             return
         }
@@ -466,19 +560,28 @@ final class MediaSession: @unchecked Sendable {
         }
         statistics.callee.packetsReceived += 1
         statistics.callee.bytesReceived += buffer.readableBytes
+        guard unprotectFromCallee(&buffer, rtcp: false) else { return }
+        latchCallee(address)
         let now = NIODeadline.now()
         lastMedia = now
         trackReceived(buffer, on: .callee, at: now)
         forwardToBrowser(&buffer)
     }
 
+    private func latchCallee(_ address: SocketAddress) {
+        guard !calleeLatched else { return }
+        calleeLatched = true
+        calleeAddress = address
+    }
+
     private func receiveCalleeRTCP(_ buffer: inout ByteBuffer, from address: SocketAddress) {
-        // Symmetric RTCP: reports go back to where the call centre's reports come from.
+        // Symmetric RTCP: reports go back to where the call centre's reports come from (on an
+        // SRTP leg, once they authenticate).
+        if calleeRTCPLatched, address != calleeRTCPAddress { return }
+        guard unprotectFromCallee(&buffer, rtcp: true) else { return }
         if !calleeRTCPLatched {
             calleeRTCPLatched = true
             calleeRTCPAddress = address
-        } else if address != calleeRTCPAddress {
-            return
         }
         absorbRTCP(buffer, on: .callee)
     }
@@ -545,8 +648,9 @@ final class MediaSession: @unchecked Sendable {
         guard let length = forwarded else { return }
         buffer.moveWriterIndex(to: buffer.readerIndex + length)
         trackSent(buffer, on: .callee, at: .now())
+        guard protectForCallee(&buffer, rtcp: false) else { return }
         statistics.callee.packetsSent += 1
-        statistics.callee.bytesSent += length
+        statistics.callee.bytesSent += buffer.readableBytes
         send(buffer, on: .callee, to: calleeAddress)
     }
 
@@ -590,7 +694,9 @@ final class MediaSession: @unchecked Sendable {
     // MARK: Transcoding playout
 
     private func emitToCallee(_ packet: ByteBuffer, to address: SocketAddress, at now: NIODeadline) {
+        var packet = packet
         trackSent(packet, on: .callee, at: now)
+        guard protectForCallee(&packet, rtcp: false) else { return }
         send(packet, on: .callee, to: address)
     }
 
@@ -670,6 +776,7 @@ final class MediaSession: @unchecked Sendable {
         case .connected(let keys)?:
             do {
                 srtp = try SRTPSession(keys: keys)
+                statistics.browser.srtpSuite = keys.profile.sdesSuiteName
                 logger.debug("DTLS-SRTP established", metadata: ["profile": "\(keys.profile)"])
             } catch {
                 end(.dtlsFailed)
@@ -701,7 +808,7 @@ final class MediaSession: @unchecked Sendable {
         flush(.browser)
     }
 
-    /// Sends the SIP leg's report in plain RTCP when it is due (or a final one with BYE): from
+    /// Sends the SIP leg's report in RTCP (SRTCP on an SRTP leg) when it is due (or a final one with BYE): from
     /// the RTP socket with rtcp-mux, otherwise from the RTCP socket (RTP port + 1). Nothing goes
     /// to a call centre that holds the call.
     private func sendCalleeReport(now: NIODeadline, goodbye: Bool) {
@@ -715,6 +822,7 @@ final class MediaSession: @unchecked Sendable {
         else { return }
         rtcpBuffer.clear()
         rtcpBuffer.writeBytes(UnsafeRawBufferPointer(rebasing: rtcpScratch[..<length]))
+        guard protectForCallee(&rtcpBuffer, rtcp: true) else { return }
         send(rtcpBuffer, on: multiplexed ? .callee : .calleeRTCP, to: address)
         flush(.callee)
     }
@@ -767,19 +875,22 @@ extension MediaSession {
         guard let forwarded else { return }
         browserVideoSource = forwarded.source
         buffer.moveWriterIndex(to: buffer.readerIndex + forwarded.length)
+        guard protectForCallee(&buffer, rtcp: false, video: true) else { return }
         statistics.video.packetsToCallee += 1
         send(buffer, on: .calleeVideo, to: address)
     }
 
     fileprivate func receiveCalleeVideo(_ buffer: inout ByteBuffer, from address: SocketAddress) {
-        if !calleeVideoLatched {
+        // Latched like the audio: on an SRTP leg by an authenticated packet only.
+        if calleeVideoLatched, address != calleeVideoAddress { return }
+        if !calleeSecured, !calleeVideoLatched {
             calleeVideoLatched = true
             calleeVideoAddress = address
-        } else if address != calleeVideoAddress {
-            return
         }
         let kind = buffer.withUnsafeReadableBytes { DatagramKind(classifying: $0) }
         if kind == .rtcp {
+            guard unprotectFromCallee(&buffer, rtcp: true, video: true) else { return }
+            latchCalleeVideo(address)
             relayFeedbackToBrowser(buffer)
             return
         }
@@ -787,16 +898,24 @@ extension MediaSession {
             statistics.callee.malformed += 1
             return
         }
+        guard unprotectFromCallee(&buffer, rtcp: false, video: true) else { return }
+        latchCalleeVideo(address)
         lastMedia = .now()
         forwardVideoToBrowser(&buffer, video: video)
     }
 
-    fileprivate func receiveCalleeVideoRTCP(_ buffer: ByteBuffer, from address: SocketAddress) {
+    private func latchCalleeVideo(_ address: SocketAddress) {
+        guard !calleeVideoLatched else { return }
+        calleeVideoLatched = true
+        calleeVideoAddress = address
+    }
+
+    fileprivate func receiveCalleeVideoRTCP(_ buffer: inout ByteBuffer, from address: SocketAddress) {
+        if calleeVideoRTCPLatched, address != calleeVideoRTCPAddress { return }
+        guard unprotectFromCallee(&buffer, rtcp: true, video: true) else { return }
         if !calleeVideoRTCPLatched {
             calleeVideoRTCPLatched = true
             calleeVideoRTCPAddress = address
-        } else if address != calleeVideoRTCPAddress {
-            return
         }
         relayFeedbackToBrowser(buffer)
     }
@@ -879,6 +998,7 @@ extension MediaSession {
         guard let written else { return }
         rtcpBuffer.clear()
         rtcpBuffer.writeBytes(UnsafeRawBufferPointer(rebasing: scratch[..<written.length]))
+        guard protectForCallee(&rtcpBuffer, rtcp: true, video: true) else { return }
         statistics.video.feedbackToCallee += written.messages
         send(rtcpBuffer, on: multiplexed ? .calleeVideo : .calleeVideoRTCP, to: address)
         flush(.calleeVideo)

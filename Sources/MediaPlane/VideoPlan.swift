@@ -1,4 +1,5 @@
 public import SIP
+public import SRTP
 
 /// The video stream of a browser's offer: bundled with its audio on the one WebRTC transport
 /// (RFC 9143), relayed to the call centre without transcoding.
@@ -62,6 +63,9 @@ public struct VideoBridgePlan: Hashable, Sendable {
     public var browserSSRC: UInt32
     /// The direction of the video on the browser leg, as the gateway's answer or offer says.
     public var browserDirection: SDPDirection
+    /// The SDES keys of the SIP leg's video, when the trunk requires SRTP (its own keys, not
+    /// the audio's).
+    public var calleeSRTP: SRTPKeys? = nil
 }
 
 extension MediaPlan {
@@ -69,9 +73,10 @@ extension MediaPlan {
     public static let videoFeedback = ["nack", "nack pli", "ccm fir"]
 
     /// The `m=video` line offered to the call centre for the browser's video: its codecs under
-    /// its payload type numbers over plain RTP/AVP, with the feedback the gateway relays.
-    static func calleeVideoMedia(for video: BrowserVideoOffer, port: UInt16) -> SDPMediaDescription {
-        var attributes = SDPAttributeList()
+    /// its payload type numbers over plain RTP/AVP (RTP/SAVP with `sdes`'s `a=crypto`), with the
+    /// feedback the gateway relays.
+    static func calleeVideoMedia(for video: BrowserVideoOffer, port: UInt16, sdes: SDESOffer? = nil) -> SDPMediaDescription {
+        var attributes = sdes?.attributes ?? SDPAttributeList()
         for format in video.formats {
             attributes.append(format.codec.rtpMap(payloadType: format.payloadType))
             if let parameters = format.codec.formatParameters, !parameters.isEmpty {
@@ -85,7 +90,8 @@ extension MediaPlan {
         // The browser's own direction: what it sends, the call centre receives.
         attributes.append(name: video.direction.rawValue)
         return SDPMediaDescription(
-            media: .video, port: port, transportProtocol: .rtpAVP, formats: video.formats.map { String($0.payloadType) }, attributes: attributes
+            media: .video, port: port, transportProtocol: sdes == nil ? .rtpAVP : .rtpSAVP, formats: video.formats.map { String($0.payloadType) },
+            attributes: attributes
         )
     }
 

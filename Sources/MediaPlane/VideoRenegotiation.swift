@@ -32,9 +32,15 @@ extension BrowserCallMedia {
             videoPort = try plane.openVideo(for: self)
         }
         calleeSessionVersion += 1
+        // On an SRTP leg, streams already keyed are offered with their suite and the gateway's
+        // key only, so its outbound streams go on; a new video gets the whole choice.
+        let plan = answered?.plan
+        let audioSDES = plan?.calleeSRTP.map { sdes?.keeping($0.local) } ?? sdes
+        let videoOffer = plan?.video?.calleeSRTP.map { videoSDES?.keeping($0.local) } ?? videoSDES
         var description = try MediaPlan.calleeOffer(
             for: browser, codecs: calleeCodecs, host: calleeOffer.origin.unicastAddress, port: calleeOffer.media.first?.port ?? 0,
-            sessionID: calleeOffer.origin.sessionID, sessionVersion: calleeSessionVersion, videoPort: browser.video == nil ? nil : videoPort
+            sessionID: calleeOffer.origin.sessionID, sessionVersion: calleeSessionVersion, videoPort: browser.video == nil ? nil : videoPort,
+            sdes: audioSDES, videoSDES: videoOffer
         )
         if let video = description.media.first(where: { $0.media == .video }) {
             calleeVideoMedia = video
@@ -61,7 +67,7 @@ extension BrowserCallMedia {
         let version = browserSessionVersion + 1
         let (answer, plan) = try MediaPlan.browserAnswer(
             for: browser, calleeAnswer: calleeAnswer, local: local, sessionID: sessionID, sessionVersion: version, browserSSRC: browserSSRC,
-            browserCNAME: browserCNAME, videoSSRC: browserVideoSSRC
+            browserCNAME: browserCNAME, videoSSRC: browserVideoSSRC, sdes: sdes, videoSDES: videoSDES
         )
         guard let remote = try? ICECredentials(usernameFragment: browser.iceUsernameFragment, password: browser.icePassword),
             let localCredentials = try? ICECredentials(usernameFragment: local.iceUsernameFragment, password: local.icePassword)

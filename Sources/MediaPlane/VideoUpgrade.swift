@@ -1,4 +1,5 @@
 public import SIP
+import SRTP
 
 /// The call centre's re-offer that adds video, waiting for the browser: the gateway's re-offer
 /// to the browser and how its payload types map back.
@@ -24,8 +25,14 @@ extension BrowserCallMedia {
     /// Whether the call centre's re-offer adds video the gateway should ask the browser about:
     /// the widget allows video, no video is relayed yet, and the offer has an active video
     /// stream over RTP with a codec browsers decode.
+    /// On an SRTP leg the video must come as RTP/SAVP with acceptable crypto; on a plain leg as
+    /// plain RTP.
     public func calleeReofferAddsVideo(_ reoffer: SDPSessionDescription) -> Bool {
-        allowsVideo && answered != nil && answered?.plan.video == nil && pendingVideoUpgrade == nil && Self.offeredVideo(in: reoffer) != nil
+        guard allowsVideo, answered != nil, answered?.plan.video == nil, pendingVideoUpgrade == nil, let offered = Self.offeredVideo(in: reoffer)
+        else { return false }
+        let media = reoffer.media[offered.index]
+        if let videoSDES { return videoSDES.answer(media) != nil }
+        return !media.transportProtocol.isSecure
     }
 
     private static func offeredVideo(in offer: SDPSessionDescription) -> (index: Int, formats: [SDPPayloadFormat])? {
@@ -153,16 +160,24 @@ extension BrowserCallMedia {
         guard let videoPort, let connection = offeredVideo.effectiveConnection(in: pending.calleeOffer) else {
             throw MediaPlanError.unusableAnswer("no address for the call centre's video")
         }
+        var srtp: (crypto: SDPCrypto, keys: SRTPKeys)?
+        if let videoSDES {
+            guard let answered = videoSDES.answer(offeredVideo) else { throw MediaPlanError.unacceptableCrypto("no acceptable a=crypto for the video") }
+            srtp = answered
+        }
         let calleeDirection = offeredVideo.effectiveDirection(in: pending.calleeOffer).answer(local: browserDirection)
-        let accepted = Self.calleeVideoAnswerMedia(offered: offeredVideo, format: calleeFormat, port: videoPort, direction: calleeDirection)
+        let accepted = Self.calleeVideoAnswerMedia(
+            offered: offeredVideo, format: calleeFormat, port: videoPort, direction: calleeDirection, crypto: srtp?.crypto
+        )
         if calleeAnswer.media.indices.contains(pending.calleeVideoIndex) { calleeAnswer.media[pending.calleeVideoIndex] = accepted }
 
         let video = VideoBridgePlan(
             browserFormat: format, calleeFormat: calleeFormat, calleeHost: connection.address, calleePort: offeredVideo.port,
             calleeRTCPPort: MediaPlan.rtcpPort(of: offeredVideo), mid: browserVideo.attributes.mid,
-            midExtensionID: answered.plan.midExtensionID, browserSSRC: browserVideoSSRC, browserDirection: gatewayDirection
+            midExtensionID: answered.plan.midExtensionID, browserSSRC: browserVideoSSRC, browserDirection: gatewayDirection,
+            calleeSRTP: srtp?.keys
         )
-        var plan = answered.plan
+        var plan = self.answered?.plan ?? answered.plan
         plan.video = video
         // What later re-offers build on: the description the browser has now, and the call
         // centre's video as agreed.
@@ -191,9 +206,13 @@ extension BrowserCallMedia {
 
     /// An accepted `m=video` for the call centre: `format` at `port`, with the feedback it offered
     /// that the gateway relays.
-    static func calleeVideoAnswerMedia(offered: SDPMediaDescription, format: SDPPayloadFormat, port: UInt16, direction: SDPDirection) -> SDPMediaDescription {
+    /// `crypto` is the answer's `a=crypto` on an SRTP leg.
+    static func calleeVideoAnswerMedia(
+        offered: SDPMediaDescription, format: SDPPayloadFormat, port: UInt16, direction: SDPDirection, crypto: SDPCrypto? = nil
+    ) -> SDPMediaDescription {
         var attributes = SDPAttributeList()
         if let mid = offered.attributes.mid { attributes.append(name: "mid", value: mid) }
+        if let crypto { attributes.append(crypto) }
         attributes.append(format.codec.rtpMap(payloadType: format.payloadType))
         if let parameters = format.codec.formatParameters, !parameters.isEmpty {
             attributes.append(SDPFormatParameters(payloadType: format.payloadType, parameters: parameters))

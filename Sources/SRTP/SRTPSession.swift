@@ -17,7 +17,7 @@ public final class SRTPSession {
     public let replayWindow: Int
 
     private let outbound: OpaquePointer
-    private let inbound: OpaquePointer
+    private var inbound: OpaquePointer
 
     /// The largest packet the session transforms (a UDP payload).
     public static let maximumPacketLength = 65_535
@@ -44,6 +44,19 @@ public final class SRTPSession {
     /// A session from an outbound (local) and an inbound (remote) key of the same profile.
     public convenience init(outbound: SRTPMasterKey, inbound: SRTPMasterKey, replayWindow: Int = 1024) throws(SRTPError) {
         try self.init(keys: SRTPKeys(profile: outbound.profile, local: outbound, remote: inbound), replayWindow: replayWindow)
+    }
+
+    /// Replaces the inbound context with one for `key`, keeping the outbound context and its
+    /// packet indices: for a peer that rekeys in a re-offer while this side keeps its own key
+    /// (so no packet index is ever used twice under it).
+    ///
+    /// - Throws: ``SRTPError/profileMismatch`` when `key` is for another profile; the session
+    ///   is unchanged then.
+    public func replaceInbound(with key: SRTPMasterKey) throws(SRTPError) {
+        guard key.profile == profile else { throw .profileMismatch }
+        let context = try Self.makeContext(key: key, direction: ssrc_any_inbound, replayWindow: replayWindow, allowRepeatTransmission: false)
+        srtp_dealloc(inbound)
+        inbound = context
     }
 
     deinit {

@@ -141,6 +141,11 @@ extension SQLiteStorage {
                 t.add(column: "routingWebhook", .jsonText)
             }
         }
+        migrator.registerMigration("v7: trunk SRTP") { db in
+            try db.alter(table: "trunk") { t in
+                t.add(column: "srtp", .text).notNull().defaults(to: "off")
+            }
+        }
         return migrator
     }
 }

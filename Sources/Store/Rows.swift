@@ -147,6 +147,7 @@ struct TrunkRow: Codable, FetchableRecord, PersistableRecord {
     var maxConcurrentCalls: Int?
     var inbound: String?
     var tls: String?
+    var srtp: String
     var createdAt: Date
     var updatedAt: Date
 
@@ -161,6 +162,7 @@ struct TrunkRow: Codable, FetchableRecord, PersistableRecord {
         maxConcurrentCalls = trunk.maxConcurrentCalls
         inbound = try trunk.inbound.map(JSONText.encode)
         tls = try trunk.tls.map(JSONText.encode)
+        srtp = trunk.srtp.rawValue
         createdAt = trunk.createdAt
         updatedAt = trunk.updatedAt
     }
@@ -170,7 +172,8 @@ struct TrunkRow: Codable, FetchableRecord, PersistableRecord {
             id: id, name: name, uri: uri, transport: Trunk.Transport(rawValue: transport) ?? .udp, username: username,
             sealedPassword: sealedPassword, codecs: try JSONText.decode([String].self, codecs), maxConcurrentCalls: maxConcurrentCalls,
             inbound: try inbound.map { try JSONText.decode(Trunk.Inbound.self, $0) }, tls: try tls.map { try JSONText.decode(Trunk.TLS.self, $0) },
-            createdAt: createdAt, updatedAt: updatedAt
+            // A setting this version does not know fails closed: the leg is kept encrypted.
+            srtp: Trunk.SRTP(rawValue: srtp) ?? .required, createdAt: createdAt, updatedAt: updatedAt
         )
     }
 }

@@ -27,6 +27,13 @@ import Testing
         ]
         var noRTT = leg
         noRTT.roundTripMilliseconds = nil
+        var dtls = leg
+        dtls.srtp = "AEAD_AES_128_GCM"
+        var sdes = leg
+        sdes.srtp = "AES_CM_128_HMAC_SHA1_80"
+        calls.append(Call(id: "cal_e", status: .completed, source: CallSource(kind: .widget), from: "sip:x@y", to: "sip:z@w",
+                          destination: "trk_3", createdAt: Date(timeIntervalSince1970: 0),
+                          media: CallMedia(mode: "relay", browserCodec: "PCMU/8000", calleeCodec: "PCMU/8000", browser: dtls, callee: sdes, meanOpinionScore: 4.3)))
         calls.append(Call(id: "cal_d", status: .inProgress, source: CallSource(kind: .widget), from: "sip:x@y", to: "sip:z@w",
                           destination: "sip:z@w", createdAt: Date(timeIntervalSince1970: 0), answeredAt: Date(timeIntervalSince1970: 59.999),
                           media: CallMedia(mode: "relay", browserCodec: nil, calleeCodec: "PCMA/8000", browser: noRTT, callee: leg, meanOpinionScore: 1)))
@@ -46,5 +53,15 @@ import Testing
         let fast = try Self.object(restCallJSON(call))
         let encoded = try Self.object(restCallJSONEncoded(call))
         #expect(fast == encoded, "\(restCallJSON(call))\n\(restCallJSONEncoded(call))")
+    }
+
+    @Test func theLegsSRTPSuiteIsShownWhenThereIsOne() throws {
+        let call = try #require(Self.calls.first { $0.id == "cal_e" })
+        let media = try #require(try Self.object(restCallJSON(call))["media"] as? NSDictionary)
+        #expect((media["callee"] as? NSDictionary)?["srtp"] as? String == "AES_CM_128_HMAC_SHA1_80")
+        #expect((media["browser"] as? NSDictionary)?["srtp"] as? String == "AEAD_AES_128_GCM")
+        let plain = try #require(Self.calls.first { $0.id == "cal_b" })
+        let plainMedia = try #require(try Self.object(restCallJSON(plain))["media"] as? NSDictionary)
+        #expect((plainMedia["callee"] as? NSDictionary)?["srtp"] == nil)
     }
 }

@@ -311,3 +311,44 @@ private struct PacketBuffer {
         print("SRTP \(profile.sdesSuiteName), 172-byte RTP: protect \(microseconds(protectTime)) µs, unprotect \(microseconds(unprotectTime)) µs")
     }
 }
+
+@Suite struct SRTPInboundRekeyTests {
+    /// A peer that rekeys (a new `a=crypto` in a re-offer): the inbound context takes its new
+    /// key, the outbound context goes on under the old one.
+    @Test(arguments: SRTPProfile.allCases)
+    func theInboundContextTakesTheNewKey(profile: SRTPProfile) throws {
+        let localKey = try SRTPMasterKey.random(profile: profile)
+        let oldRemote = try SRTPMasterKey.random(profile: profile)
+        let newRemote = try SRTPMasterKey.random(profile: profile)
+        let local = try SRTPSession(outbound: localKey, inbound: oldRemote)
+        let peerBefore = try SRTPSession(outbound: oldRemote, inbound: localKey)
+        let peerAfter = try SRTPSession(outbound: newRemote, inbound: localKey)
+
+        var first = PacketBuffer(rtpPacket(sequence: 1, ssrc: 0xAAAA_0001))
+        try first.protectRTP(local)
+        try first.unprotectRTP(peerBefore)
+        #expect(first.packet == rtpPacket(sequence: 1, ssrc: 0xAAAA_0001))
+
+        try local.replaceInbound(with: newRemote)
+        var fromOld = PacketBuffer(rtpPacket(sequence: 2, ssrc: 0xBBBB_0001))
+        try fromOld.protectRTP(peerBefore)
+        #expect(throws: SRTPError.self) { try fromOld.unprotectRTP(local) }
+        var fromNew = PacketBuffer(rtpPacket(sequence: 3, ssrc: 0xBBBB_0001))
+        try fromNew.protectRTP(peerAfter)
+        try fromNew.unprotectRTP(local)
+        #expect(fromNew.packet == rtpPacket(sequence: 3, ssrc: 0xBBBB_0001))
+
+        // What this side sends is still under its own key, in the same stream.
+        var second = PacketBuffer(rtpPacket(sequence: 2, ssrc: 0xAAAA_0001))
+        try second.protectRTP(local)
+        try second.unprotectRTP(peerBefore)
+        #expect(second.packet == rtpPacket(sequence: 2, ssrc: 0xAAAA_0001))
+    }
+
+    @Test func aKeyOfAnotherProfileIsRefused() throws {
+        let session = try SRTPSession(
+            outbound: SRTPMasterKey.random(profile: .aes128CMHMACSHA1_80), inbound: SRTPMasterKey.random(profile: .aes128CMHMACSHA1_80)
+        )
+        #expect(throws: SRTPError.profileMismatch) { try session.replaceInbound(with: SRTPMasterKey.random(profile: .aeadAES128GCM)) }
+    }
+}

@@ -197,6 +197,31 @@ final class TestClock: @unchecked Sendable {
         #expect(try await storage.deleteIdempotencyKeys(before: now.addingTimeInterval(1)) == 2)
     }
 
+    /// A database from before trunk SRTP settings opens, and its trunks keep plain RTP.
+    @Test func trunksFromBeforeTheSRTPSettingAreOff() async throws {
+        let database = try TemporaryDatabase()
+        do {
+            let queue = try DatabaseQueue(path: database.path)
+            try SQLiteStorage.migrator.migrate(queue, upTo: "v6: routing webhooks")
+            try await queue.write { db in
+                try db.execute(
+                    sql: """
+                        INSERT INTO trunk (id, name, uri, transport, codecs, createdAt, updatedAt)
+                        VALUES ('trk_old', 'old', 'sip:127.0.0.1:5060', 'udp', '["PCMU"]', '2026-01-01 00:00:00.000', '2026-01-01 00:00:00.000')
+                        """
+                )
+            }
+            try queue.close()
+        }
+        let storage = try database.open()
+        let old = try #require(try await storage.trunk(id: "trk_old"))
+        #expect(old.srtp == .off)
+        var changed = old
+        changed.srtp = .required
+        #expect(try await storage.update(trunk: changed))
+        #expect(try await storage.trunk(id: "trk_old")?.srtp == .required)
+    }
+
     @Test func migrationsRunOnceAndTheJournalIsWAL() async throws {
         let database = try TemporaryDatabase()
         let first = try database.open()
