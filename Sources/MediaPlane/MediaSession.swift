@@ -296,6 +296,13 @@ final class MediaSession: @unchecked Sendable {
             if rtcp { try session.unprotectRTCP(&buffer) } else { try session.unprotectRTP(&buffer) }
             return true
         } catch {
+            if statistics.callee.authenticationFailures == 0 {
+                // Once per call: what failed, never the packet or the keys.
+                logger.debug(
+                    "SRTP from the call centre refused",
+                    metadata: ["kind": "\(video ? "video " : "")\(rtcp ? "SRTCP" : "SRTP")", "error": "\(error)", "length": "\(buffer.readableBytes)"]
+                )
+            }
             statistics.callee.authenticationFailures += 1
             return false
         }

@@ -259,10 +259,19 @@ struct CalleeSRTPPlaneTests {
     /// and counted as authentication failures; those under the call centre's key are taken.
     @Test func theSIPLegTakesOnlyAuthenticatedPackets() async throws {
         let (plane, group, directory) = try Self.plane()
-        defer {
-            try? group.syncShutdownGracefully()
-            try? FileManager.default.removeItem(atPath: directory)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let outcome: Result<Void, any Error>
+        do {
+            try await Self.sendToTheSIPLeg(plane: plane, group: group)
+            outcome = .success(())
+        } catch {
+            outcome = .failure(error)
         }
+        try? await group.shutdownGracefully()
+        try outcome.get()
+    }
+
+    static func sendToTheSIPLeg(plane: MediaPlane, group: MultiThreadedEventLoopGroup) async throws {
         let media = try plane.openBrowserCall(
             offer: MediaPlanTests.browser(CalleeSRTPTests.audioOnly), calleeCodecs: [.pcmu], callId: "s3", calleeSecurity: .sdesSRTP
         ) { _ in }
