@@ -4,7 +4,8 @@ baresip (Debian `baresip-core`), configured by `Examples/baresip-agent-srtp`, is
 accepts only SRTP keyed with SDES (`mediaenc=srtp-mand`, module `srtp.so`), so audio it hears
 and audio it sends prove the gateway's protection and unprotection with the exchanged keys.
 aiortc plays the browser with a 440 Hz tone over Opus; baresip answers over PCMU with 880 Hz.
-The call's media report names the SIP leg's suite.
+The call's media report names the SIP leg's suite, and its round-trip time (from baresip's
+reports about the gateway's sender reports) shows SRTCP working both ways.
 
 A trunk that requires SRTP towards a call centre that answers plain RTP/AVP (SIPp) fails the
 call with a clear cause: the call centre's leg gets a BYE and the browser a 488.
@@ -122,7 +123,7 @@ def test_browser_talks_to_a_baresip_agent_over_sdes_srtp(admin: Client, server: 
     widget = admin.post("/v1/widgets", {"name": "baresip srtp", "destination": trunk["id"]}).json()
     session = admin.post(f"/v1/widgets/{widget['id']}/sessions", {"context": {"customer": {"name": "Juliana"}}}).json()
 
-    result = run(WebRTCBrowser(session["websocketUrl"], codecs=["audio/opus"], tone_hz=440).call(talk_seconds=4))
+    result = run(WebRTCBrowser(session["websocketUrl"], codecs=["audio/opus"], tone_hz=440).call(talk_seconds=9))
     assert result.status == 200, f"{result.final}\n{log.read_text()}"
     frequency, level = tone_analysis(result.audio(skip_seconds=1.0), result.sample_rate)
     print(f"\nbrowser heard {frequency:.1f} Hz at {level:.1f} dBFS from baresip over SRTP")
@@ -134,6 +135,8 @@ def test_browser_talks_to_a_baresip_agent_over_sdes_srtp(admin: Client, server: 
     assert media["callee"].get("srtp") in SUITES, media
     assert media["browser"].get("srtp"), media
     assert media["callee"]["packetsReceived"] > 100 and media["callee"]["packetsSent"] > 100, media
+    # A round trip from baresip's reports about the gateway's SR: SRTCP went both ways.
+    assert media["callee"].get("roundTripMilliseconds") is not None, media
     # Wrong keys would drop every packet. A single dropped packet from baresip was seen once in
     # two dozen runs on a loaded machine, cause not identified (the gateway logs the first
     # failure of a call at debug level: SRTP or SRTCP, and libsrtp2's reason).
