@@ -503,6 +503,28 @@ def parse_rtcp(data: bytes) -> list[RTCPPacket]:
     return packets
 
 
+def rtp_port_pair():
+    """Two non-blocking UDP sockets on 127.0.0.1: RTP on an even port, RTCP on the next."""
+    import socket
+
+    while True:
+        rtp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        rtp.bind(("127.0.0.1", 0))
+        port = rtp.getsockname()[1]
+        rtcp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            if port % 2:
+                raise OSError("odd port")
+            rtcp.bind(("127.0.0.1", port + 1))
+            break
+        except OSError:
+            rtp.close()
+            rtcp.close()
+    rtp.setblocking(False)
+    rtcp.setblocking(False)
+    return rtp, rtcp
+
+
 class RTPPeer:
     """The call centre's media, owned by the test: RTP on an even port of 127.0.0.1 and RTCP on
     the next. Once the gateway's RTP arrives, it sends its own PCMU stream back (SSRC `ssrc`,
@@ -517,22 +539,8 @@ class RTPPeer:
         self.ssrc = ssrc
         self.first_sequence = first_sequence
         self.skip = skip
-        while True:
-            self.rtp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            self.rtp.bind(("127.0.0.1", 0))
-            port = self.rtp.getsockname()[1]
-            self.rtcp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            try:
-                if port % 2:
-                    raise OSError("odd port")
-                self.rtcp.bind(("127.0.0.1", port + 1))
-                break
-            except OSError:
-                self.rtp.close()
-                self.rtcp.close()
-        self.port = port
-        self.rtp.setblocking(False)
-        self.rtcp.setblocking(False)
+        self.rtp, self.rtcp = rtp_port_pair()
+        self.port = self.rtp.getsockname()[1]
         self.received_rtp: list[tuple[float, bytes, tuple]] = []
         self.received_rtcp: list[tuple[float, bytes, tuple]] = []  # on the RTCP port
         self.rtcp_on_rtp_port: list[bytes] = []
@@ -684,22 +692,8 @@ class VideoEchoPeer:
         import threading
 
         self.ssrc = ssrc
-        while True:
-            self.rtp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            self.rtp.bind(("127.0.0.1", 0))
-            port = self.rtp.getsockname()[1]
-            self.rtcp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            try:
-                if port % 2:
-                    raise OSError("odd port")
-                self.rtcp.bind(("127.0.0.1", port + 1))
-                break
-            except OSError:
-                self.rtp.close()
-                self.rtcp.close()
-        self.port = port
-        self.rtp.setblocking(False)
-        self.rtcp.setblocking(False)
+        self.rtp, self.rtcp = rtp_port_pair()
+        self.port = self.rtp.getsockname()[1]
         self.lock = threading.Lock()
         self.gateway: tuple | None = None  # where the gateway's video RTP comes from
         self.gateway_ssrcs: set[int] = set()

@@ -718,6 +718,16 @@ def video_stats(page: WidgetPage) -> dict[str, dict]:
     return {entry["type"]: entry for entry in entries}
 
 
+def wait_for_video_both_ways(page: WidgetPage, frames: int = 30, timeout: float = 20, detail=lambda: "") -> dict[str, dict]:
+    """Waits until the browser has encoded and decoded `frames` video frames; returns the stats."""
+    def flowing() -> bool:
+        stats = video_stats(page)
+        return stats.get("inbound-rtp", {}).get("framesDecoded", 0) >= frames and stats.get("outbound-rtp", {}).get("framesEncoded", 0) >= frames
+
+    wait_until(flowing, timeout, message=lambda: f"video did not flow both ways: {video_stats(page)} {detail()}")
+    return video_stats(page)
+
+
 def invite_answer(page: WidgetPage, invite: str) -> str:
     """The body of the 2xx the widget received for its INVITE `invite` (matched by CSeq)."""
     cseq = header(invite, "CSeq")
@@ -775,12 +785,7 @@ def test_camera_turned_on_during_a_call_goes_to_the_call_centre_and_back(admin: 
         assert "sendrecv" in video, video
 
         # The camera goes out, comes back from the call centre's echo, and is decoded.
-        def decoded() -> bool:
-            stats = video_stats(page)
-            return stats.get("inbound-rtp", {}).get("framesDecoded", 0) >= 30 and stats.get("outbound-rtp", {}).get("framesEncoded", 0) >= 30
-
-        wait_until(decoded, 20, message=lambda: f"video did not flow both ways: {video_stats(page)}")
-        stats = video_stats(page)
+        stats = wait_for_video_both_ways(page)
         assert stats["inbound-rtp"]["frameWidth"] > 0, stats
         wait_until(lambda: page.js("return document.querySelector('callme-button').shadowRoot.querySelector('video.remote').videoWidth") > 0, 10,
                    message="the remote video element shows nothing")
@@ -848,12 +853,7 @@ def test_video_feedback_goes_between_the_browser_and_the_call_centre(admin: Clie
             if sdp_value(sipp_video, "rtcp"):
                 gateway_rtcp_port = int(sdp_value(sipp_video, "rtcp").split()[0])
 
-            def decoded() -> bool:
-                stats = video_stats(page)
-                return stats.get("inbound-rtp", {}).get("framesDecoded", 0) >= 30 and stats.get("outbound-rtp", {}).get("framesEncoded", 0) >= 30
-
-            wait_until(decoded, 20, message=lambda: f"video did not flow both ways: {video_stats(page)} peer got {peer.rtp_received} RTP")
-            stats = video_stats(page)
+            stats = wait_for_video_both_ways(page, detail=lambda: f"peer got {peer.rtp_received} RTP")
             browser_ssrc = stats["outbound-rtp"]["ssrc"]
             assert stats["inbound-rtp"]["ssrc"] == gateway_to_browser, (stats, gateway_to_browser)
             assert len(peer.gateway_ssrcs) == 1, f"the gateway sent video under {peer.gateway_ssrcs}"
@@ -976,11 +976,7 @@ def test_call_centre_asks_for_video_and_the_shopper_decides(share: bool, admin: 
         assert ("a=sendrecv" in sipp_video) == share and ("a=inactive" in sipp_video) == (not share), sipp_video
 
         if share:
-            def decoded() -> bool:
-                stats = video_stats(page)
-                return stats.get("inbound-rtp", {}).get("framesDecoded", 0) >= 30 and stats.get("outbound-rtp", {}).get("framesEncoded", 0) >= 30
-
-            wait_until(decoded, 20, message=lambda: f"video did not flow both ways: {video_stats(page)}")
+            wait_for_video_both_ways(page)
             assert page.shadow("[data-action=video]").get_attribute("aria-pressed") == "true"
             time.sleep(0.5)
             page.driver.save_screenshot(str(SCREENSHOTS / "video-call-en.png"))
