@@ -14,18 +14,15 @@ call with a clear cause: the call centre's leg gets a BYE and the browser a 488.
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 import time
-import wave
 from pathlib import Path
 
-import numpy as np
 import pytest
 
+from baresip_support import baresip_agent, recorded_tone
 from media_support import WebRTCBrowser, run, tone_analysis
 from sip_support import Sipp, create_trunk, sipp_binary, wait_for_listed_call
-from support import Client, ServerProcess, free_port
+from support import Client, ServerProcess
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "Examples" / "baresip-agent-srtp"
 RTP_BASE = 43000 + (os.getpid() % 200) * 10
@@ -33,68 +30,19 @@ SERVER_ARGS = ["--rtp-ports", f"{RTP_BASE}-{RTP_BASE + 9}", "--public-ip", "127.
 SUITES = {"AES_CM_128_HMAC_SHA1_80", "AEAD_AES_128_GCM"}
 
 
-def write_tone(path: Path, frequency: float, seconds: float = 20, rate: int = 8000) -> None:
-    t = np.arange(int(seconds * rate)) / rate
-    pcm = (0.3 * 32767 * np.sin(2 * np.pi * frequency * t)).astype("<i2")
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(rate)
-        out.writeframes(pcm.tobytes())
-
-
 @pytest.fixture
 def srtp_agent(tmp_path: Path):
-    binary = shutil.which("baresip")
-    if binary is None:
-        pytest.fail("baresip not found: apt-get install baresip-core (scripts/install-deps.sh)")
-    home = tmp_path / "baresip"
-    home.mkdir()
-    port = free_port()
-    says, heard = home / "says.wav", home / "calls"
-    heard.mkdir()
-    write_tone(says, 880)
-    config = (EXAMPLE / "config").read_text()
-    assert "srtp.so" in config
-    config = config.replace("127.0.0.1:5091", f"127.0.0.1:{port}").replace("/tmp/agent-srtp-calls", str(heard))
-    config = config.replace("/tmp/agent-says.wav", str(says)).replace("35600-35699", f"{RTP_BASE + 2000}-{RTP_BASE + 2009}")
-    (home / "config").write_text(config)
-    accounts = (EXAMPLE / "accounts").read_text()
-    assert "mediaenc=srtp-mand" in accounts
-    (home / "accounts").write_text(accounts.replace("127.0.0.1:5091", f"127.0.0.1:{port}"))
-    log = open(home / "baresip.log", "wb")
-    process = subprocess.Popen([binary, "-f", str(home)], stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    deadline = time.monotonic() + 10
-    while b"baresip is ready" not in (home / "baresip.log").read_bytes():
-        assert process.poll() is None and time.monotonic() < deadline, (home / "baresip.log").read_text()
-        time.sleep(0.05)
-    yield port, heard, home / "baresip.log"
-    process.terminate()
-    try:
-        process.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.close()
+    def configure(port: int, says: Path, heard: Path) -> tuple[str, str]:
+        config = (EXAMPLE / "config").read_text()
+        assert "srtp.so" in config
+        config = config.replace("127.0.0.1:5091", f"127.0.0.1:{port}").replace("/tmp/agent-srtp-calls", str(heard))
+        config = config.replace("/tmp/agent-says.wav", str(says)).replace("35600-35699", f"{RTP_BASE + 2000}-{RTP_BASE + 2009}")
+        accounts = (EXAMPLE / "accounts").read_text()
+        assert "mediaenc=srtp-mand" in accounts
+        return config, accounts.replace("127.0.0.1:5091", f"127.0.0.1:{port}")
 
-
-def recorded_tone(heard: Path, log: Path) -> tuple[float, float]:
-    """The dominant frequency and level of what baresip decoded (its sndfile `*-dec.wav`)."""
-
-    def recording() -> Path | None:
-        files = sorted(heard.glob("*dec*.wav"))
-        return files[0] if files and files[0].stat().st_size > 16_000 else None
-
-    deadline = time.monotonic() + 5
-    while recording() is None and time.monotonic() < deadline:
-        time.sleep(0.1)
-    path = recording()
-    assert path, f"baresip recorded nothing: {list(heard.iterdir())}\n{log.read_text()}"
-    with wave.open(str(path)) as recorded:
-        rate = recorded.getframerate()
-        samples = np.frombuffer(recorded.readframes(recorded.getnframes()), dtype="<i2")
-        if recorded.getnchannels() == 2:
-            samples = samples.reshape(-1, 2).mean(axis=1).astype(np.int16)
-    return tone_analysis(samples[rate:], rate)
+    with baresip_agent(tmp_path / "baresip", configure) as running:
+        yield running
 
 
 def test_trunk_srtp_setting_defaults_off_and_is_validated(admin: Client, server: ServerProcess) -> None:
