@@ -194,7 +194,11 @@ struct VideoUpgradeTests {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let plane = try MediaPlane(
-            configuration: MediaPlaneConfiguration(bindHost: "127.0.0.1", advertisedHost: "127.0.0.1", ports: 41000...41999, certificateDirectory: directory),
+            // No browser does ICE here: long timeouts keep a slowly run test's session open.
+            configuration: MediaPlaneConfiguration(
+                bindHost: "127.0.0.1", advertisedHost: "127.0.0.1", ports: 41000...41999, mediaTimeout: .seconds(600),
+                iceTimeout: .seconds(600), certificateDirectory: directory
+            ),
             group: group, logger: Logger(label: "test")
         )
         return (plane, group, directory)
