@@ -219,7 +219,9 @@ public final class MediaPlane: Sendable {
                     session.channels[leg] = channel
                 }
                 channel.closeFuture.whenComplete { _ in pool.release(socket.port) }
-            case .failure:
+            case .failure(let error):
+                // The leg gets no packets: the call's media timeout ends it with a clear cause.
+                session.logger.warning("a media socket could not be registered", metadata: ["port": "\(socket.port)", "error": "\(error)"])
                 Self.discard(socket, pool: pool)
             }
         }
