@@ -443,8 +443,9 @@ extension BrowserCallMedia {
         self.answered = (answered.callee, answer, plan)
         browserSessionVersion = version
         let session = self.session
+        let updated = plan
         session.loop.execute {
-            session.update(plan: plan)
+            session.update(plan: updated)
             if restart { session.restartICE(local: localCredentials, remote: remote) }
         }
         return answer
