@@ -406,8 +406,9 @@ extension BrowserCallMedia {
         if let srtp { self.answered?.plan.calleeSRTP = srtp.keys }
         if let videoKeys { self.answered?.plan.video?.calleeSRTP = videoKeys }
         let keys = srtp?.keys
+        let newVideoKeys = videoKeys
         let session = self.session
-        session.loop.execute { session.calleeMoved(to: address, holding: holding, keys: keys, videoKeys: videoKeys) }
+        session.loop.execute { session.calleeMoved(to: address, holding: holding, keys: keys, videoKeys: newVideoKeys) }
         return answer
     }
 }
