@@ -184,7 +184,11 @@ struct TranscodeBound {
     /// frames in turn, one frame pair each, each call playing its own stretch of the recording:
     /// what the bound becomes when the states of that many calls share the caches, as they do in
     /// the gateway. Thread CPU time per frame pair, best of `passes` passes over all frames.
-    static func measureInTurn(_ speech: SpeechMedia, complexity: Int, calls: Int, passes: Int) -> Double {
+    /// With `pause` (nanoseconds), the thread sleeps that long before each half of a frame pair,
+    /// as the gateway's event loop waits for the next packet: what the same work costs when the
+    /// thread wakes for every frame (caches and branch predictors left to other processes in
+    /// between); only one pass, over at most `limit` frame pairs.
+    static func measureInTurn(_ speech: SpeechMedia, complexity: Int, calls: Int, passes: Int, pause: Int = 0, limit: Int = .max) -> Double {
         let frames = speech.frames
         let calls = max(1, min(calls, frames))
         var decoders: [OpaquePointer] = []
@@ -226,14 +230,16 @@ struct TranscodeBound {
             pcm8.deallocate()
             bytes.deallocate()
         }
-        let rounds = frames / calls
+        let rounds = min(frames, limit) / calls
         var sink = 0
         var best = Int64.max
-        for _ in 0..<passes {
+        var rest = timespec(tv_sec: 0, tv_nsec: pause)
+        for _ in 0..<(pause > 0 ? 1 : passes) {
             let start = threadCPUNanoseconds()
             for round in 0..<rounds {
                 for call in 0..<calls {
                     let frame = (call * frames / calls + round) % frames
+                    if pause > 0 { nanosleep(&rest, nil) }
                     let decoded = speech.opus[frame].withUnsafeBufferPointer { packet in
                         opus_decode(decoders[call], packet.baseAddress, Int32(packet.count), pcm48.baseAddress!, 5_760, 0)
                     }
@@ -242,6 +248,7 @@ struct TranscodeBound {
                     }
                     for index in 0..<narrowed { bytes[index] = MuLaw.encode(pcm8[index]) }
                     sink &+= Int(bytes[0])
+                    if pause > 0 { nanosleep(&rest, nil) }
                     let payload = speech.pcmu[frame]
                     for index in 0..<SpeechMedia.frame8 { pcm8[index] = MuLaw.decode(payload[index]) }
                     guard let widened = try? ups[call].process(UnsafeBufferPointer(rebasing: pcm8[0..<SpeechMedia.frame8]), into: pcm48) else {
