@@ -5,7 +5,7 @@ PY    := $(VENV)/bin/python
 BIN   := .build/debug/switchboard
 export SWITCHBOARD_BIN := $(CURDIR)/$(BIN)
 
-.PHONY: all deps build run test unit e2e fuzz bench-http bench-sip bench-sip-parser bench-sip-memory bench-media-relay clean
+.PHONY: all deps build run test unit e2e fuzz bench-http bench-sip bench-sip-parser bench-sip-memory bench-media-relay bench-media-transcode clean
 
 all: build
 
@@ -56,6 +56,9 @@ bench-sip-memory:
 
 bench-media-relay:
 	SWIFT=$(SWIFT) bash Benchmarks/media_relay.sh
+
+bench-media-transcode:
+	SWIFT=$(SWIFT) bash Benchmarks/media_transcode.sh
 
 clean:
 	rm -rf .build $(VENV)

@@ -4,9 +4,12 @@ import PackageDescription
 // Media relay benchmark: relayed calls per core through the real sockets (SRTP ↔ RTP through
 // `MediaPlane`), against the bound measured in the same run: a bare recvmmsg/sendmmsg UDP echo
 // with the same sockets and traffic, plus libsrtp2's protect and unprotect per relayed pair.
+// Also transcoded calls per core (Opus ↔ PCMU with speech, `MediaRelayBenchmark transcode`),
+// against bare libopus and the resampler over the same frames, in the same run.
 //
 // `Sources/MediaPlane` and the modules under it are symlinks to the real modules, so the
-// benchmark measures exactly the code the server ships. Run `Benchmarks/media_relay.sh`.
+// benchmark measures exactly the code the server ships. Run `Benchmarks/media_relay.sh` or
+// `Benchmarks/media_transcode.sh`.
 
 /// The same upcoming features as the main package, so the sources compile identically.
 let strict: [SwiftSetting] = [
@@ -60,7 +63,7 @@ let package = Package(
         .executableTarget(
             name: "MediaRelayBenchmark",
             dependencies: [
-                "CMediaRelaySystem", "MediaPlane", "SIP", "RTP", "WebRTC", "SRTP", "CSwitchboardSRTP",
+                "CMediaRelaySystem", "MediaPlane", "Media", "SIP", "RTP", "WebRTC", "SRTP", "CSwitchboardSRTP", "CSwitchboardOpus",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -6,7 +6,7 @@ import NIOPosix
 import SIP
 import Synchronization
 
-/// The gateway process: the real `MediaPlane` (relay mode) or the bare UDP echo (echo mode),
+/// The gateway process: the real `MediaPlane` (relay and transcode modes) or the bare UDP echo (echo mode),
 /// driven over stdin/stdout by the load generator. It measures itself: the CPU time of its
 /// media threads (scheduler runtime per thread) and its resident set.
 ///
@@ -15,15 +15,18 @@ import Synchronization
 ///   and the call centre's RTP and RTCP ports. Relay: the call is opened with
 ///   `MediaPlane.openBrowserCall` (trunk codecs PCMU), the call centre's answer (PCMU to `rtp`)
 ///   is given to `BrowserCallMedia.answer` as the B2BUA does with a 200 OK, and the answer is
-///   `OK browser=<port> ufrag=… pwd=… fingerprint=… callee=<port>`. Echo: two echo sockets, the
-///   answer `OK browser=<port> callee=<port>`.
+///   `OK browser=<port> ufrag=… pwd=… fingerprint=… callee=<port>`. Transcode: the same, but
+///   the browser offers Opus only (48000/2, useinbandfec=1), so the plan must transcode Opus ↔
+///   PCMU (the call is refused otherwise); the media plane encodes Opus at `--complexity`.
+///   Echo: two echo sockets, the answer `OK browser=<port> callee=<port>`.
 /// - `STATS`: `STATS cpu=<ns of the media threads> process=<ns> rss=<KiB> ended=<sessions ended>`.
 /// - `QUIT`.
 enum GatewayProcess {
-    static func run(mode: String, threads: Int, ports: ClosedRange<Int>) {
+    static func run(mode: String, threads: Int, ports: ClosedRange<Int>, complexity: Int = 8) {
         let channel = LineChannel(input: 0, output: 1)
         switch mode {
         case "relay": runRelay(channel: channel, threads: threads, ports: ports)
+        case "transcode": runRelay(channel: channel, threads: threads, ports: ports, transcode: true, complexity: complexity)
         case "echo": runEcho(channel: channel)
         default: fail("unknown gateway mode \(mode)")
         }
@@ -61,7 +64,7 @@ enum GatewayProcess {
 
     // MARK: Relay
 
-    static func runRelay(channel: LineChannel, threads: Int, ports: ClosedRange<Int>) {
+    static func runRelay(channel: LineChannel, threads: Int, ports: ClosedRange<Int>, transcode: Bool = false, complexity: Int = 8) {
         var logger = Logger(label: "media-relay-gateway")
         logger.logLevel = .warning
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
@@ -77,7 +80,7 @@ enum GatewayProcess {
             plane = try MediaPlane(
                 configuration: MediaPlaneConfiguration(
                     bindHost: "127.0.0.1", advertisedHost: "127.0.0.1", ports: ports, mediaTimeout: .seconds(600),
-                    iceTimeout: .seconds(60), consentTimeout: .seconds(60), certificateDirectory: directory
+                    iceTimeout: .seconds(60), consentTimeout: .seconds(60), opusComplexity: complexity, certificateDirectory: directory
                 ),
                 group: group, logger: logger
             )
@@ -96,7 +99,7 @@ enum GatewayProcess {
             if line.hasPrefix("CALL ") {
                 let values = fields(line)
                 do {
-                    let (media, answer) = try openCall(plane: plane, values: values, index: calls.count, ended: endedBox)
+                    let (media, answer) = try openCall(plane: plane, values: values, index: calls.count, ended: endedBox, transcode: transcode)
                     calls.append(media)
                     channel.send(answer)
                 } catch {
@@ -124,23 +127,26 @@ enum GatewayProcess {
     }
 
     /// One call as the B2BUA sets it up: the browser's WebRTC offer, the trunk's codecs, the
-    /// call centre's answer.
+    /// call centre's answer. With `transcode`, the browser offers Opus only.
     static func openCall(
-        plane: MediaPlane, values: [String: String], index: Int, ended: EndedCounter
+        plane: MediaPlane, values: [String: String], index: Int, ended: EndedCounter, transcode: Bool = false
     ) throws -> (BrowserCallMedia, String) {
         guard let ufrag = values["ufrag"], let password = values["pwd"], let fingerprint = values["fingerprint"],
             let rtp = values["rtp"], let rtcp = values["rtcp"]
         else { throw BenchmarkError(description: "CALL needs ufrag, pwd, fingerprint, rtp and rtcp") }
-        let offerText = [
+        let mediaLine = transcode ? "m=audio 9 UDP/TLS/RTP/SAVPF 111" : "m=audio 9 UDP/TLS/RTP/SAVPF 111 0 126"
+        let formats: [String] = transcode
+            ? ["a=rtpmap:111 opus/48000/2", "a=fmtp:111 minptime=10;useinbandfec=1"]
+            : ["a=rtpmap:111 opus/48000/2", "a=fmtp:111 minptime=10;useinbandfec=1", "a=rtpmap:0 PCMU/8000", "a=rtpmap:126 telephone-event/8000"]
+        let lines: [String] = [
             "v=0", "o=- \(4_611_686_018_427_387_904 + index) 2 IN IP4 127.0.0.1", "s=-", "t=0 0", "a=group:BUNDLE 0",
-            "a=msid-semantic: WMS browser", "m=audio 9 UDP/TLS/RTP/SAVPF 111 0 126", "c=IN IP4 0.0.0.0",
+            "a=msid-semantic: WMS browser", mediaLine, "c=IN IP4 0.0.0.0",
             "a=rtcp:9 IN IP4 0.0.0.0", "a=candidate:1 1 udp 2122260223 127.0.0.1 9 typ host",
             "a=ice-ufrag:\(ufrag)", "a=ice-pwd:\(password)", "a=ice-options:trickle",
             "a=fingerprint:\(fingerprint.replacing("/", with: " "))", "a=setup:actpass", "a=mid:0",
             "a=extmap:4 urn:ietf:params:rtp-hdrext:sdes:mid", "a=sendrecv", "a=msid:browser audio", "a=rtcp-mux",
-            "a=rtpmap:111 opus/48000/2", "a=fmtp:111 minptime=10;useinbandfec=1", "a=rtpmap:0 PCMU/8000",
-            "a=rtpmap:126 telephone-event/8000", "",
-        ].joined(separator: "\r\n")
+        ]
+        let offerText = (lines + formats + [""]).joined(separator: "\r\n")
         let offer = try BrowserOffer(SDPSessionDescription(parsing: offerText))
         let media = try plane.openBrowserCall(offer: offer, calleeCodecs: [.pcmu], callId: "bench-\(index)") { _ in
             ended.ended.add(1, ordering: .relaxed)
@@ -155,7 +161,16 @@ enum GatewayProcess {
             let answerPassword = audio.attributes.icePassword ?? answer.attributes.icePassword,
             let gatewayFingerprint = audio.attributes.fingerprints.first ?? answer.attributes.fingerprints.first
         else { throw BenchmarkError(description: "the browser answer lacks ICE or DTLS parameters") }
-        guard media.plan?.mode == .relay else { throw BenchmarkError(description: "the call is transcoded, not relayed") }
+        if transcode {
+            guard let plan = media.plan, plan.mode == .transcode else {
+                throw BenchmarkError(description: "the call is relayed, not transcoded (plan \(String(describing: media.plan?.mode)))")
+            }
+            guard plan.browserAudio.codec.matches(.opus), plan.browserAudio.payloadType == 111, plan.calleeAudio.codec.matches(.pcmu) else {
+                throw BenchmarkError(description: "the call transcodes \(plan.browserAudio.codec) ↔ \(plan.calleeAudio.codec), not Opus ↔ PCMU")
+            }
+        } else {
+            guard media.plan?.mode == .relay else { throw BenchmarkError(description: "the call is transcoded, not relayed") }
+        }
         let fingerprintField = gatewayFingerprint.hashFunction + "/" + gatewayFingerprint.bytes.map { hex($0) }.joined(separator: ":")
         return (
             media,

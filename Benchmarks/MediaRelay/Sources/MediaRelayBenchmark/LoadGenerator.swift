@@ -1,4 +1,5 @@
 import Glibc
+import Media
 import NIOCore
 import RTP
 import SRTP
@@ -14,6 +15,13 @@ import WebRTC
 /// then sends SRTP-protected PCMU at 50 packets/s; each call centre sends plain PCMU at 50
 /// packets/s. Calls are spread evenly over the 20 ms of a packet interval. What comes back is
 /// checked: SRTP authenticates (browser side), the payload is the one sent on the other leg.
+///
+/// With `speech` (the transcode run), the browsers send Opus (payload type 111, 20 ms frames of
+/// speech at 32 kb/s, encoded once in ``SpeechMedia``) and the call centres PCMU of the same
+/// speech; each call starts at its own frame of the recording. What comes back is checked as
+/// what the gateway transcoded: PCMU of 160 bytes on the call-centre socket (and how many of
+/// those carry sound), authenticated Opus of 20 ms on the browser socket, every packet of every
+/// fourth call decoded with libopus.
 final class LoadGenerator {
     final class Call {
         let index: Int
@@ -36,6 +44,12 @@ final class LoadGenerator {
         /// RTP received for this call on the browser socket and on the call-centre socket.
         var receivedOnBrowserLeg = 0
         var receivedOnCalleeLeg = 0
+        /// Transcode run: the next frame of the speech each leg sends, whether the next packet
+        /// starts the talkspurt (marker bit), and the decoder that checks what comes back.
+        var speechFrame = 0
+        var browserMarker = true
+        var calleeMarker = true
+        var opusDecoder: OpusDecoder?
 
         init(index: Int) {
             self.index = index
@@ -66,6 +80,12 @@ final class LoadGenerator {
         var unknownSource = 0
         /// Datagrams the load generator's kernel refused to send (counted as sent above).
         var refused = 0
+        /// Transcode run: PCMU packets on the call-centre socket that carry sound; Opus packets
+        /// from the gateway decoded in the check, those that carry sound, those libopus refused.
+        var voicedOnCalleeLeg = 0
+        var opusDecoded = 0
+        var opusVoiced = 0
+        var opusDecodeFailures = 0
 
         var sent: Int { sentToBrowserLeg + sentToCalleeLeg }
         var received: Int { receivedOnBrowserLeg + receivedOnCalleeLeg }
@@ -83,6 +103,10 @@ final class LoadGenerator {
             result.wrongPayload = lhs.wrongPayload - rhs.wrongPayload
             result.unknownSource = lhs.unknownSource - rhs.unknownSource
             result.refused = lhs.refused - rhs.refused
+            result.voicedOnCalleeLeg = lhs.voicedOnCalleeLeg - rhs.voicedOnCalleeLeg
+            result.opusDecoded = lhs.opusDecoded - rhs.opusDecoded
+            result.opusVoiced = lhs.opusVoiced - rhs.opusVoiced
+            result.opusDecodeFailures = lhs.opusDecodeFailures - rhs.opusDecodeFailures
             return result
         }
     }
@@ -90,6 +114,8 @@ final class LoadGenerator {
     /// `relay`: the real media plane (ICE, DTLS, SRTP); `echo`: the bare echo, where the same
     /// packets come back to the socket they were sent from.
     let relay: Bool
+    /// The transcode run's media (relay and echo runs: nil, PCMU test packets).
+    let speech: SpeechMedia?
     let browserSocket: (descriptor: CInt, port: UInt16)
     let calleeSocket: (descriptor: CInt, port: UInt16)
     let calleeRTCPSocket: (descriptor: CInt, port: UInt16)
@@ -105,15 +131,20 @@ final class LoadGenerator {
     }
     var lastSendError: CInt { sendBatch.lastError }
     private(set) var profile: SRTPProfile?
-    private let sendBatch = DatagramBatch(capacity: 64, slotSize: 256)
+    private let sendBatch: DatagramBatch
     private let receiveBatch = DatagramBatch(capacity: 64, slotSize: 2048)
+    /// Decoded Opus of the check.
+    private let decoded = UnsafeMutableBufferPointer<Int16>.allocate(capacity: OpusDecoder.maximumFrameSize)
     private var tick = 0
     private var nextTick: Int64 = 0
     static let slots = 20
 
-    init(relay: Bool, certificate: DTLSCertificate) {
+    init(relay: Bool, certificate: DTLSCertificate, speech: SpeechMedia? = nil) {
         self.relay = relay
         self.certificate = certificate
+        self.speech = speech
+        // Opus packets of speech are larger than the relay's 172 bytes now and then.
+        sendBatch = DatagramBatch(capacity: 64, slotSize: speech == nil ? 256 : 1536)
         browserSocket = bindLoopbackUDP(buffer: 64 << 20)
         calleeSocket = bindLoopbackUDP(buffer: 64 << 20)
         calleeRTCPSocket = bindLoopbackUDP()
@@ -123,6 +154,7 @@ final class LoadGenerator {
         close(browserSocket.descriptor)
         close(calleeSocket.descriptor)
         close(calleeRTCPSocket.descriptor)
+        decoded.deallocate()
     }
 
     var fingerprintField: String {
@@ -136,6 +168,17 @@ final class LoadGenerator {
         let first = calls.count
         for index in first..<(first + count) {
             let call = Call(index: index)
+            if let speech {
+                // The calls start spread over the recording, so that together they play all of it.
+                call.speechFrame = index * speech.frames / max(count, 1) % speech.frames
+                if index % 4 == 0 {
+                    do {
+                        call.opusDecoder = try OpusDecoder()
+                    } catch {
+                        fail("OpusDecoder: \(error)")
+                    }
+                }
+            }
             let answer = gateway.request(
                 "CALL ufrag=\(call.ufrag) pwd=\(call.password) fingerprint=\(fingerprintField) rtp=\(calleeSocket.port) rtcp=\(calleeRTCPSocket.port)"
             )
@@ -329,7 +372,22 @@ final class LoadGenerator {
             let call = calls[index]
             // Consent freshness (RFC 7675): a binding request every 5 s (250 packet intervals).
             if relay, round % 250 == (index / Self.slots) % 250 { sendCheck(call) }
-            if let srtp = call.srtp {
+            if let srtp = call.srtp, let speech {
+                let payload = speech.opus[call.speechFrame]
+                queue(on: browserSocket.descriptor, to: call.gatewayBrowserPort) { packet in
+                    writeRTPHeader(
+                        into: packet, marker: call.browserMarker, sequence: call.browserSequence, timestamp: call.browserTimestamp,
+                        ssrc: call.browserSSRC, payloadType: 111
+                    )
+                    payload.withUnsafeBytes { (packet + 12).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+                    guard let length = try? srtp.protectRTP(packet, length: 12 + payload.count, capacity: 1536) else { fail("protect failed") }
+                    return length
+                }
+                call.browserMarker = false
+                call.browserSequence &+= 1
+                call.browserTimestamp &+= UInt32(SpeechMedia.frame48)
+                counted.sentToBrowserLeg += 1
+            } else if let srtp = call.srtp {
                 queue(on: browserSocket.descriptor, to: call.gatewayBrowserPort) { packet in
                     writeRTP(into: packet, sequence: call.browserSequence, timestamp: call.browserTimestamp, ssrc: call.browserSSRC, payloadType: 0)
                     guard let length = try? srtp.protectRTP(packet, length: SRTPCost.packetLength, capacity: 256) else { fail("protect failed") }
@@ -345,7 +403,22 @@ final class LoadGenerator {
         index = slot
         while index < calls.count {
             let call = calls[index]
-            if call.srtp != nil {
+            if call.srtp != nil, let speech {
+                let payload = speech.pcmu[call.speechFrame]
+                queue(on: calleeSocket.descriptor, to: call.gatewayCalleePort) { packet in
+                    writeRTPHeader(
+                        into: packet, marker: call.calleeMarker, sequence: call.calleeSequence, timestamp: call.calleeTimestamp,
+                        ssrc: call.calleeSSRC, payloadType: 0
+                    )
+                    payload.withUnsafeBytes { (packet + 12).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+                    return 12 + payload.count
+                }
+                call.calleeMarker = false
+                call.calleeSequence &+= 1
+                call.calleeTimestamp &+= UInt32(SpeechMedia.frame8)
+                call.speechFrame = (call.speechFrame + 1) % speech.frames
+                counted.sentToCalleeLeg += 1
+            } else if call.srtp != nil {
                 queue(on: calleeSocket.descriptor, to: call.gatewayCalleePort) { packet in
                     writeRTP(into: packet, sequence: call.calleeSequence, timestamp: call.calleeTimestamp, ssrc: call.calleeSSRC, payloadType: 0)
                     return SRTPCost.packetLength
@@ -400,7 +473,9 @@ final class LoadGenerator {
                 counted.authenticationFailures += 1
                 return
             }
-            if Self.payloadIsIntact(UnsafeRawBufferPointer(start: packet, count: plain)) {
+            if speech != nil {
+                receivedOpus(UnsafeRawBufferPointer(start: packet, count: plain), call: call)
+            } else if Self.payloadIsIntact(UnsafeRawBufferPointer(start: packet, count: plain)) {
                 counted.receivedOnBrowserLeg += 1
                 call.receivedOnBrowserLeg += 1
             } else {
@@ -426,6 +501,14 @@ final class LoadGenerator {
             if !relay {
                 // The echo returns the browser-leg packets it got on this port unchanged.
                 counted.receivedOnCalleeLeg += 1
+            } else if speech != nil {
+                // Transcoded: PCMU, 160 bytes (20 ms), from the speech the browser sent.
+                guard let header = try? RTPHeader(parsing: bytes), header.payloadType == 0, header.payloadLength == SpeechMedia.frame8 else {
+                    counted.wrongPayload += 1
+                    return
+                }
+                counted.receivedOnCalleeLeg += 1
+                if SpeechMedia.isVoiced(pcmu: UnsafeRawBufferPointer(rebasing: bytes[header.payload])) { counted.voicedOnCalleeLeg += 1 }
             } else if Self.payloadIsIntact(bytes) {
                 counted.receivedOnCalleeLeg += 1
             } else {
@@ -436,6 +519,29 @@ final class LoadGenerator {
         default:
             counted.unknownSource += 1
         }
+    }
+
+    /// Transcoded Opus from the gateway (already authenticated): payload type 111, a valid TOC
+    /// of 20 ms; for the calls that check it, decoded with the call's own decoder.
+    private func receivedOpus(_ bytes: UnsafeRawBufferPointer, call: Call) {
+        guard let header = try? RTPHeader(parsing: bytes), header.payloadType == 111, header.payloadLength > 0 else {
+            counted.wrongPayload += 1
+            return
+        }
+        let payload = UnsafeRawBufferPointer(rebasing: bytes[header.payload])
+        guard OpusDecoder.sampleCount(of: payload) == SpeechMedia.frame48 else {
+            counted.wrongPayload += 1
+            return
+        }
+        counted.receivedOnBrowserLeg += 1
+        call.receivedOnBrowserLeg += 1
+        guard let decoder = call.opusDecoder else { return }
+        guard let samples = try? decoder.decode(payload, into: decoded), samples == SpeechMedia.frame48 else {
+            counted.opusDecodeFailures += 1
+            return
+        }
+        counted.opusDecoded += 1
+        if SpeechMedia.isVoiced(UnsafeBufferPointer(rebasing: decoded[0..<samples])) { counted.opusVoiced += 1 }
     }
 
     /// PCMU, 160 bytes, the payload ``writeRTP(into:sequence:timestamp:ssrc:payloadType:)`` wrote

@@ -12,7 +12,11 @@ import SRTP
 // 3. The relay: a gateway process running the real MediaPlane with N relayed calls (PCMU on
 //    both legs, DTLS-SRTP with the profile the handshake picks); packets per CPU-second of its
 //    event-loop thread(s), and resident memory per call.
-// The gateway process is this executable with `gateway --mode relay|echo` (see Gateway.swift).
+// The gateway process is this executable with `gateway --mode relay|echo|transcode` (see Gateway.swift).
+//
+//   MediaRelayBenchmark transcode --speech FILE [--calls N] [--complexity C] ...
+//
+// runs the transcoded calls instead (Opus ↔ PCMU, speech on both legs; see Transcode.swift).
 
 struct Options {
     var calls = 500
@@ -24,6 +28,8 @@ struct Options {
     var priority = 0
     var mode = "driver"
     var gatewayMode = "relay"
+    /// The gateway's Opus complexity (transcode mode).
+    var complexity = 8
 
     init(_ arguments: [String]) {
         var iterator = arguments.makeIterator()
@@ -39,6 +45,7 @@ struct Options {
             case "--warmup": warmup = Double(value) ?? -1
             case "--threads": threads = Int(value) ?? 0
             case "--mode": gatewayMode = value
+            case "--complexity": complexity = Int(value) ?? -1
             case "--priority":
                 guard let nice = Int32(value), (-20...19).contains(nice) else { fail("--priority wants a nice value, -20...19") }
                 priority = Int(nice)
@@ -169,9 +176,13 @@ if CommandLine.arguments.dropFirst().first == "srtp" {
     }
     exit(0)
 }
+if CommandLine.arguments.dropFirst().first == "transcode" {
+    runTranscode(Array(CommandLine.arguments.dropFirst(2)))
+    exit(0)
+}
 let options = Options(Array(CommandLine.arguments.dropFirst()))
 if options.mode == "gateway" {
-    GatewayProcess.run(mode: options.gatewayMode, threads: options.threads, ports: options.ports)
+    GatewayProcess.run(mode: options.gatewayMode, threads: options.threads, ports: options.ports, complexity: options.complexity)
     exit(0)
 }
 
