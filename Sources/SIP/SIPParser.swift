@@ -30,7 +30,7 @@ extension SIPMessage {
         } catch {
             throw head.failure(error)
         }
-        let body = datagram.getSlice(at: datagram.readerIndex + bodyStart, length: bodyLength) ?? ByteBuffer()
+        let body = SIPWireParser.ownedBody(of: datagram, at: datagram.readerIndex + bodyStart, length: bodyLength)
         return try SIPWireParser.assemble(head, body: body)
     }
 
@@ -285,6 +285,16 @@ enum SIPWireParser {
             result = value
         }
         return result
+    }
+
+    /// The body as a buffer of its own. A slice would keep the whole receive buffer alive (64 KiB
+    /// for a UDP read, the stream's cumulation buffer) for as long as the message lives, which a
+    /// transaction keeps for up to 32 s, and would stop NIO from re-using its receive buffers.
+    static func ownedBody(of buffer: ByteBuffer, at index: Int, length: Int) -> ByteBuffer {
+        guard length > 0, let bytes = buffer.viewBytes(at: index, length: length) else { return ByteBuffer() }
+        var body = ByteBufferAllocator().buffer(capacity: length)
+        body.writeBytes(bytes)
+        return body
     }
 
     /// Attaches the body and validates the message.

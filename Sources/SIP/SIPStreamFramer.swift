@@ -85,7 +85,7 @@ public struct SIPStreamFramer: ByteToMessageDecoder {
         guard let current = pending else { return nil }
         let total = current.headLength + current.bodyLength
         guard buffer.readableBytes >= total else { return nil }
-        let body = buffer.getSlice(at: buffer.readerIndex + current.headLength, length: current.bodyLength) ?? ByteBuffer()
+        let body = SIPWireParser.ownedBody(of: buffer, at: buffer.readerIndex + current.headLength, length: current.bodyLength)
         buffer.moveReaderIndex(forwardBy: total)
         pending = nil
         scanned = 0

@@ -24,6 +24,36 @@ struct SIPStreamFramerTests {
         return result
     }
 
+    /// Whether `body`'s bytes lie inside `buffer`'s memory.
+    static func shares(_ body: ByteBuffer, with buffer: ByteBuffer) -> Bool {
+        buffer.withUnsafeReadableBytes { outer in
+            body.withUnsafeReadableBytes { inner in
+                guard let outerBase = outer.baseAddress, let innerBase = inner.baseAddress else { return false }
+                return innerBase >= outerBase && innerBase < outerBase + outer.count
+            }
+        }
+    }
+
+    /// A parsed message keeps nothing of the buffer it was read from: a slice would pin a whole
+    /// receive buffer (or the stream's cumulation buffer) for as long as a transaction keeps it.
+    @Test func bodiesDoNotPinTheReceiveBuffer() throws {
+        let text = Self.request(body: "v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\n")
+        let datagram = ByteBuffer(string: text)
+        let parsed = try SIPMessage.parse(datagram: datagram)
+        #expect(String(buffer: parsed.body) == "v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\n")
+        #expect(!Self.shares(parsed.body, with: datagram))
+
+        var framer = SIPStreamFramer(maximumMessageSize: 65_536, keepAliveRole: .server)
+        var stream = ByteBuffer(string: text + Self.request(cseq: "2 OPTIONS"))
+        let original = stream
+        guard case .message(let framed) = try framer.nextFrame(from: &stream) else {
+            Issue.record("no message framed")
+            return
+        }
+        #expect(String(buffer: framed.body) == "v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\n")
+        #expect(!Self.shares(framed.body, with: original))
+    }
+
     @Test func verifiesByteByByteInBulkAndSeveralPerBuffer() throws {
         let withBody = Self.request(body: "hello\r\n\r\nworld")
         let plain = Self.request(cseq: "2 OPTIONS")
