@@ -27,6 +27,9 @@ window=${BENCH_WINDOW:-10}
 rates=${BENCH_RATES:-"50 100 200 300 400 600 800 1000 1200 1500 2000 2500 3000"}
 limit=${BENCH_LIMIT:-2000}
 with_kamailio=${BENCH_KAMAILIO:-1}
+# Socket buffers of the SIPp processes (the default, 64 KiB, drops datagrams in bursts at a few
+# thousand calls a second, and a lost message costs a call a 500 ms retransmission).
+sipp_buffer=${BENCH_SIPP_BUFFER:-8388608}
 
 die() { echo "sip_cps: $*" >&2; exit 1; }
 say() { echo "sip_cps: $*" >&2; }
@@ -93,7 +96,7 @@ done
 # Bounded by -timeout (the whole benchmark cannot take longer) and stopped at the end.
 
 uas_timeout=$(( (window + 20) * $(echo $rates | wc -w) * 2 + 120 ))
-sipp -sf "$scenarios/uas_answer_at_once.xml" -i 127.0.0.1 -p "$uas_port" -t u1 \
+sipp -sf "$scenarios/uas_answer_at_once.xml" -i 127.0.0.1 -p "$uas_port" -t u1 -buff_size "$sipp_buffer" \
     -timeout "${uas_timeout}s" -nostdin -max_socket 65000 \
     -trace_err -error_file "$out/uas.errors.log" -trace_stat -stf "$out/uas.stat.csv" -fd 1 \
     >"$out/uas.stdout.log" 2>&1 &
@@ -121,7 +124,7 @@ run_window() { # target rate caller_headers name
     local calls=$(( rate * window ))
     local stat="$out/$name.$rate.stat.csv"
     local status=0
-    sipp -sf "$scenarios/uac_call.xml" -i 127.0.0.1 -p "$(free_port)" -t u1 -s agents \
+    sipp -sf "$scenarios/uac_call.xml" -i 127.0.0.1 -p "$(free_port)" -t u1 -s agents -buff_size "$sipp_buffer" \
         -r "$rate" -rp 1000 -l "$limit" -m "$calls" -d 0 \
         -timeout "$(( window + 30 ))s" -timeout_error -nostdin -max_socket 65000 \
         -key caller_headers "$headers" \
