@@ -10,38 +10,61 @@
 ///
 /// Sans-I/O: time is whatever the owner passes in (nanoseconds on a monotonic clock). A timer never
 /// fires early; it fires at most one tick late.
+///
+/// Inlinable so that users in other modules get it specialized for their payload: unspecialized,
+/// every access went through the payload's metadata and value witnesses.
 public struct SIPTimerWheel<Payload> {
     /// One scheduled timer; stale once it fired or was cancelled (a later timer may reuse its node,
     /// never its generation).
     public struct Handle: Hashable, Sendable {
-        fileprivate var index: Int32
-        fileprivate var generation: UInt32
+        @usableFromInline var index: Int32
+        @usableFromInline var generation: UInt32
+
+        @inlinable init(index: Int32, generation: UInt32) {
+            self.index = index
+            self.generation = generation
+        }
 
         /// No timer: cancelling it does nothing.
         public static var none: Handle { Handle(index: -1, generation: 0) }
     }
 
-    fileprivate struct Node {
-        var generation: UInt32 = 1
-        var due: Int64 = 0
-        var payload: Payload?
+    @usableFromInline struct Node {
+        @usableFromInline var generation: UInt32
+        @usableFromInline var due: Int64
+        /// Whether the node holds an armed timer (tested without copying the payload).
+        @usableFromInline var armed: Bool
+        @usableFromInline var payload: Payload?
+
+        @inlinable init(generation: UInt32 = 1, due: Int64 = 0, armed: Bool = false, payload: Payload? = nil) {
+            self.generation = generation
+            self.due = due
+            self.armed = armed
+            self.payload = payload
+        }
     }
 
-    private struct Entry {
-        var index: Int32
-        var generation: UInt32
+    @usableFromInline struct Entry: Sendable {
+        @usableFromInline var index: Int32
+        @usableFromInline var generation: UInt32
+
+        @inlinable init(index: Int32, generation: UInt32) {
+            self.index = index
+            self.generation = generation
+        }
     }
 
     /// Nanoseconds per tick.
     public let tickNanoseconds: Int64
-    private var nodes: [Node] = []
-    private var free: [Int32] = []
-    private var slots: [[Entry]]
-    private let mask: Int64
+    @usableFromInline var nodes: [Node] = []
+    @usableFromInline var free: [Int32] = []
+    @usableFromInline var slots: [[Entry]]
+    @usableFromInline let mask: Int64
     /// The last tick the wheel has passed.
-    private var current: Int64
+    @usableFromInline var current: Int64
     /// Timers armed.
-    public private(set) var count = 0
+    public var count: Int { armedCount }
+    @usableFromInline var armedCount = 0
 
     /// - Parameters:
     ///   - tickNanoseconds: the resolution (a timer fires at most this late).
@@ -59,6 +82,7 @@ public struct SIPTimerWheel<Payload> {
     }
 
     /// Arms a timer for `deadline` (a deadline already passed fires on the next advance).
+    @inlinable
     public mutating func schedule(at deadline: Int64, _ payload: Payload) -> Handle {
         let (quotient, remainder) = deadline.quotientAndRemainder(dividingBy: tickNanoseconds)
         let due = max(remainder > 0 ? quotient + 1 : quotient, current + 1)
@@ -66,35 +90,37 @@ public struct SIPTimerWheel<Payload> {
         if let reused = free.popLast() {
             index = reused
             nodes[Int(index)].due = due
+            nodes[Int(index)].armed = true
             nodes[Int(index)].payload = payload
         } else {
             index = Int32(nodes.count)
-            nodes.append(Node(due: due, payload: payload))
+            nodes.append(Node(due: due, armed: true, payload: payload))
         }
         let generation = nodes[Int(index)].generation
         slots[Int(due & mask)].append(Entry(index: index, generation: generation))
-        count += 1
+        armedCount += 1
         return Handle(index: index, generation: generation)
     }
 
     /// Whether `handle` is armed.
+    @inlinable
     public func isArmed(_ handle: Handle) -> Bool {
         guard handle.index >= 0, Int(handle.index) < nodes.count else { return false }
-        let node = nodes[Int(handle.index)]
-        return node.generation == handle.generation && node.payload != nil
+        let i = Int(handle.index)
+        return nodes[i].generation == handle.generation && nodes[i].armed
     }
 
     /// Disarms the timer and returns its payload; nil when it had fired or been cancelled already.
-    @discardableResult
+    @inlinable @discardableResult
     public mutating func cancel(_ handle: Handle) -> Payload? {
         guard isArmed(handle) else { return nil }
         let i = Int(handle.index)
-        let payload = nodes[i].payload
-        nodes[i].payload = nil
+        let payload = nodes[i].payload.take()
+        nodes[i].armed = false
         nodes[i].generation &+= 1
         if nodes[i].generation == 0 { nodes[i].generation = 1 }
         free.append(handle.index)
-        count -= 1
+        armedCount -= 1
         return payload
     }
 
@@ -102,6 +128,7 @@ public struct SIPTimerWheel<Payload> {
     /// first. They stay armed until taken with ``cancel(_:)``, which returns the payload to act
     /// on: a timer cancelled by an earlier one of the same batch is then skipped. Every handle
     /// appended must be taken.
+    @inlinable
     public mutating func advance(to now: Int64, into due: inout [Handle]) {
         let target = now / tickNanoseconds
         guard target > current else { return }
@@ -116,9 +143,9 @@ public struct SIPTimerWheel<Payload> {
             slots[slot] = []
             var kept = 0
             for entry in entries {
-                let node = nodes[Int(entry.index)]
-                guard node.generation == entry.generation, node.payload != nil else { continue }
-                if node.due <= target {
+                let i = Int(entry.index)
+                guard nodes[i].generation == entry.generation, nodes[i].armed else { continue }
+                if nodes[i].due <= target {
                     due.append(Handle(index: entry.index, generation: entry.generation))
                 } else {
                     entries[kept] = entry
