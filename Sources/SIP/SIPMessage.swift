@@ -153,6 +153,7 @@ public struct SIPMessage: Sendable, Hashable {
     /// Every Via hop, top first.
     public var vias: [SIPVia] {
         get throws(SIPParseError) {
+            if let parsed { return parsed.vias }
             var result: [SIPVia] = []
             for value in try headers.listValues(for: .via) {
                 do throws(SIPParseError) {
@@ -225,6 +226,7 @@ public struct SIPMessage: Sendable, Hashable {
     /// `Contact`: nil when absent, the wildcard, or the list of addresses.
     public var contacts: SIPContactList? {
         get throws(SIPParseError) {
+            if let parsed { return parsed.contacts }
             guard headers.contains(.contact) else { return nil }
             let values = try headers.listValues(for: .contact)
             if values.count == 1, values[0] == "*" { return .wildcard }
@@ -233,11 +235,17 @@ public struct SIPMessage: Sendable, Hashable {
     }
 
     public var routes: [SIPNameAddress] {
-        get throws(SIPParseError) { try addresses(try headers.listValues(for: .route), .route) }
+        get throws(SIPParseError) {
+            if let parsed { return parsed.routes }
+            return try addresses(try headers.listValues(for: .route), .route)
+        }
     }
 
     public var recordRoutes: [SIPNameAddress] {
-        get throws(SIPParseError) { try addresses(try headers.listValues(for: .recordRoute), .recordRoute) }
+        get throws(SIPParseError) {
+            if let parsed { return parsed.recordRoutes }
+            return try addresses(try headers.listValues(for: .recordRoute), .recordRoute)
+        }
     }
 
     public var contentType: SIPContentType? {
@@ -384,15 +392,26 @@ extension SIPMessage: CustomStringConvertible {
 /// What ``SIPMessage/parse(datagram:)`` parsed of a message while validating it: the fields
 /// every layer reads (transaction matching, dialogs, the B2BUA), kept with the message.
 final class SIPParsedFields: Sendable {
+    let vias: [SIPVia]
     let topVia: SIPVia
     let from: SIPNameAddress
     let to: SIPNameAddress
     let cseq: SIPCSeq
+    let contacts: SIPContactList?
+    let routes: [SIPNameAddress]
+    let recordRoutes: [SIPNameAddress]
 
-    init(topVia: SIPVia, from: SIPNameAddress, to: SIPNameAddress, cseq: SIPCSeq) {
+    init(
+        vias: [SIPVia], topVia: SIPVia, from: SIPNameAddress, to: SIPNameAddress, cseq: SIPCSeq,
+        contacts: SIPContactList?, routes: [SIPNameAddress], recordRoutes: [SIPNameAddress]
+    ) {
+        self.vias = vias
         self.topVia = topVia
         self.from = from
         self.to = to
         self.cseq = cseq
+        self.contacts = contacts
+        self.routes = routes
+        self.recordRoutes = recordRoutes
     }
 }

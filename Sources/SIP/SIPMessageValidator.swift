@@ -12,7 +12,8 @@ enum SIPMessageValidator {
         for name in singletons where headers.count(of: name) > 1 {
             throw SIPParseError(.duplicateHeader(name), "\(name.canonical) appears more than once")
         }
-        guard let topVia = try message.vias.first else { throw SIPParseError(.missingHeader(.via), "empty Via") }
+        let vias = try message.vias
+        guard let topVia = vias.first else { throw SIPParseError(.missingHeader(.via), "empty Via") }
         let from = try message.from
         let to = try message.to
         let cseq = try message.cseq
@@ -20,9 +21,9 @@ enum SIPMessageValidator {
             throw SIPParseError(.malformedHeader(.callID), "Call-ID is not word[@word]")
         }
         _ = try message.maxForwards
-        _ = try message.contacts
-        _ = try message.routes
-        _ = try message.recordRoutes
+        let contacts = try message.contacts
+        let routes = try message.routes
+        let recordRoutes = try message.recordRoutes
         _ = try message.contentType
         if case .request(let line) = message.startLine {
             guard cseq.method == line.method else {
@@ -32,7 +33,9 @@ enum SIPMessageValidator {
                 throw SIPParseError(.requestURIWithHeaders, "Request-URI carries URI headers")
             }
         }
-        return SIPParsedFields(topVia: topVia, from: from, to: to, cseq: cseq)
+        return SIPParsedFields(
+            vias: vias, topVia: topVia, from: from, to: to, cseq: cseq, contacts: contacts, routes: routes, recordRoutes: recordRoutes
+        )
     }
 }
 
@@ -66,7 +69,13 @@ extension SIPMessage {
             issues.append(.unsupportedRequestURIScheme(line.uri.scheme))
         }
         for name in [SIPHeaderName.from, .to] {
-            if let address = try? singleAddressIfPresent(name), address.sipURI == nil {
+            let address: SIPNameAddress?
+            if let parsed {
+                address = name == .from ? parsed.from : parsed.to
+            } else {
+                address = try? singleAddressIfPresent(name)
+            }
+            if let address, address.sipURI == nil {
                 issues.append(.nonSIPAddress(name))
             }
         }
