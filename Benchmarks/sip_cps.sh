@@ -30,6 +30,10 @@ with_kamailio=${BENCH_KAMAILIO:-1}
 # Socket buffers of the SIPp processes (the default, 64 KiB, drops datagrams in bursts at a few
 # thousand calls a second, and a lost message costs a call a 500 ms retransmission).
 sipp_buffer=${BENCH_SIPP_BUFFER:-8388608}
+# Kamailio's shared memory in MiB: its transactions stay in memory until their wait timers end,
+# and with 256 MiB it ran out ("could not allocate shared memory from shm pool", answered 500)
+# at 2,000 calls/s, a limit of the configuration rather than of the proxy.
+kamailio_shm=${BENCH_KAMAILIO_SHM:-2048}
 
 die() { echo "sip_cps: $*" >&2; exit 1; }
 say() { echo "sip_cps: $*" >&2; }
@@ -119,20 +123,37 @@ api POST /v1/trunks -d "{\"name\":\"pbx\",\"uri\":\"sip:127.0.0.1:9\",\"transpor
 
 # Runs one window at rate $2 against $1 (host:port), the UAC's extra INVITE headers in "$3";
 # prints "ok|fail achieved_cps successful failed".
+# CPU time (clock ticks, every thread) of process $1 and its children: the system under test.
+cpu_ticks() {
+    local total=0 pid
+    for pid in $1 $(pgrep -P "$1" 2>/dev/null); do
+        [ -r "/proc/$pid/stat" ] || continue
+        total=$(( total + $(awk '{ print $14 + $15 }' "/proc/$pid/stat") ))
+    done
+    echo "$total"
+}
+
 run_window() { # target rate caller_headers name
     local target=$1 rate=$2 headers=$3 name=$4
     local calls=$(( rate * window ))
     local stat="$out/$name.$rate.stat.csv"
     local status=0
+    local sut=$server_pid
+    [ "$name" = kamailio ] && sut=$kam_pid
+    local cpu_before
+    cpu_before=$(cpu_ticks "$sut")
     sipp -sf "$scenarios/uac_call.xml" -i 127.0.0.1 -p "$(free_port)" -t u1 -s agents -buff_size "$sipp_buffer" \
         -r "$rate" -rp 1000 -l "$limit" -m "$calls" -d 0 \
         -timeout "$(( window + 30 ))s" -timeout_error -nostdin -max_socket 65000 \
         -key caller_headers "$headers" \
         -trace_err -error_file "$out/$name.$rate.errors.log" -trace_stat -stf "$stat" -fd 1 \
         "$target" >"$out/$name.$rate.stdout.log" 2>&1 || status=$?
-    python3 - "$stat" "$rate" "$calls" "$status" <<'EOF'
+    local cpu_after
+    cpu_after=$(cpu_ticks "$sut")
+    python3 - "$stat" "$rate" "$calls" "$status" "$(( cpu_after - cpu_before ))" "$(getconf CLK_TCK)" <<'EOF'
 import csv, sys
 stat, rate, calls, status = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+cpu_seconds = int(sys.argv[5]) / int(sys.argv[6])
 ok = failed = 0
 achieved = 0.0
 try:
@@ -148,7 +169,9 @@ try:
 except (OSError, ValueError):
     pass
 passed = status == 0 and failed == 0 and ok == calls and achieved >= 0.9 * rate
-print("ok" if passed else "fail", f"{achieved:.1f}", ok, failed)
+# The CPU the system under test spent per completed call (all its threads or processes).
+per_call = cpu_seconds * 1e6 / ok if ok else 0
+print("ok" if passed else "fail", f"{achieved:.1f}", ok, failed, f"{per_call:.0f}")
 EOF
 }
 
@@ -174,7 +197,7 @@ gateway_best=$(ramp gateway "127.0.0.1:$sip_port" "User-Agent: switchboard-sip-c
 kamailio_best=skipped
 if [ "$with_kamailio" = 1 ]; then
     kamailio -f "$here/kamailio/kamailio.cfg" -DD -E -l "udp:127.0.0.1:$kam_port" \
-        -A "UAS_URI=\"sip:127.0.0.1:$uas_port\"" -m 256 -M 16 \
+        -A "UAS_URI=\"sip:127.0.0.1:$uas_port\"" -m "$kamailio_shm" -M 32 \
         >"$out/kamailio.log" 2>&1 &
     kam_pid=$!
     wait_udp_bound "$kam_port" || die "kamailio did not bind 127.0.0.1:$kam_port; see $out/kamailio.log"
@@ -202,7 +225,30 @@ gateway (B2BUA, trunk -> trunk)    $gateway_best
 kamailio (stateful proxy, t_relay) $kamailio_best
 ratio gateway/kamailio             $ratio
 per-rate results                   $out/{gateway,kamailio}.summary.txt
-================================================================================
+EOF
+# CPU per completed call of the system under test (every thread of the gateway; every Kamailio
+# process), at each rate both ran: how much of the machine each needs for the same load.
+python3 - "$out/gateway.summary.txt" "$out/kamailio.summary.txt" <<'EOF'
+import sys
+def read(path):
+    try:
+        rows = [line.split() for line in open(path)]
+    except OSError:
+        return {}
+    return {int(r[0]): (r[1], float(r[2]), int(r[5])) for r in rows if len(r) >= 6}
+gateway, kamailio = read(sys.argv[1]), read(sys.argv[2])
+print("CPU per call (µs)   rate   gateway   kamailio   ratio kamailio/gateway")
+for rate in sorted(gateway):
+    g = gateway[rate]
+    k = kamailio.get(rate)
+    line = f"                    {rate:5d}   {g[2]:7d}{'' if g[0] == 'ok' else '*'}"
+    if k:
+        line += f"   {k[2]:8d}{'' if k[0] == 'ok' else '*'}"
+        if g[2] > 0:
+            line += f"   {k[2] / g[2]:.2f}"
+    print(line)
+print("                    (* the rate did not pass)")
+print("================================================================================")
 EOF
 
 [ "$gateway_best" -gt 0 ] || die "not even $(echo $rates | cut -d' ' -f1) calls/s passed through the gateway; see $out/"
