@@ -38,9 +38,27 @@ public struct SIPTransactionKey: Sendable, Hashable, CustomStringConvertible {
         var topVia: SIPVia
     }
 
+    /// The hash of method and identity, computed once: a key is looked up in several tables per
+    /// message (the transaction table, the B2BUA's indexes), each of which would hash its
+    /// strings again.
+    private let hashCode: Int
+
     init(method: SIPMethod, identity: Identity) {
-        self.method = method == .ack ? .invite : method
+        let method = method == .ack ? SIPMethod.invite : method
+        self.method = method
         self.identity = identity
+        var hasher = Hasher()
+        hasher.combine(method)
+        hasher.combine(identity)
+        hashCode = hasher.finalize()
+    }
+
+    public static func == (lhs: SIPTransactionKey, rhs: SIPTransactionKey) -> Bool {
+        lhs.hashCode == rhs.hashCode && lhs.method == rhs.method && lhs.identity == rhs.identity
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(hashCode)
     }
 
     /// The key of a client transaction for a request it sends. The request's top Via must
