@@ -19,7 +19,8 @@ import Synchronization
 ///   the browser offers Opus only (48000/2, useinbandfec=1), so the plan must transcode Opus ↔
 ///   PCMU (the call is refused otherwise); the media plane encodes Opus at `--complexity`.
 ///   Echo: two echo sockets, the answer `OK browser=<port> callee=<port>`.
-/// - `STATS`: `STATS cpu=<ns of the media threads> process=<ns> rss=<KiB> ended=<sessions ended>`.
+/// - `STATS`: `STATS cpu=<ns of the media threads> process=<ns> rss=<KiB> ended=<sessions ended>`
+///   (and the heap allocations so far, when the allocation counter is preloaded; see `stats`).
 /// - `QUIT`.
 enum GatewayProcess {
     static func run(mode: String, threads: Int, ports: ClosedRange<Int>, complexity: Int = 8) {
@@ -32,9 +33,16 @@ enum GatewayProcess {
         }
     }
 
+    /// With the allocation counter preloaded, also `allocations=<process> loop-allocations=<media
+    /// threads>`, read with the CPU time, after `relayed` was gathered (as the CPU time, a window
+    /// includes the gathering of its closing request).
     static func stats(threads: [Int32], ended: Int, relayed: Int) -> String {
+        var line = ""
+        if let counter = AllocationCounter.preloaded {
+            line = " allocations=\(counter.process) loop-allocations=\(threads.reduce(0) { $0 + counter.thread($1) })"
+        }
         let cpu = threads.reduce(Int64(0)) { $0 + threadRuntimeNanoseconds($1) }
-        return "STATS cpu=\(cpu) process=\(processCPUNanoseconds()) rss=\(residentKiB()) ended=\(ended) relayed=\(relayed)"
+        return "STATS cpu=\(cpu) process=\(processCPUNanoseconds()) rss=\(residentKiB()) ended=\(ended) relayed=\(relayed)" + line
     }
 
     /// RTP packets the sessions sent on both legs so far, from their statistics (read on their loops).

@@ -5,13 +5,16 @@ import SRTP
 // Relayed calls per core through the real sockets, against the bound of the same run.
 //
 //   MediaRelayBenchmark [--calls N] [--window S] [--warmup S] [--threads T] [--ports LOW-HIGH]
+//                       [--allocation-counter LIBRARY]
 //
 // 1. libsrtp2's protect and unprotect of a 172-byte packet, both DTLS-SRTP profiles.
 // 2. The bound's echo: a gateway process running the bare recvmmsg/sendmmsg echo on 2N sockets,
 //    driven with the relay's traffic; packets per CPU-second of the echo thread.
 // 3. The relay: a gateway process running the real MediaPlane with N relayed calls (PCMU on
 //    both legs, DTLS-SRTP with the profile the handshake picks); packets per CPU-second of its
-//    event-loop thread(s), and resident memory per call.
+//    event-loop thread(s), heap allocations per packet (with `--allocation-counter`, the
+//    library of `AllocationCounter/counter.c`, preloaded into the gateway), and resident memory
+//    per call.
 // The gateway process is this executable with `gateway --mode relay|echo|transcode` (see Gateway.swift).
 //
 //   MediaRelayBenchmark transcode --speech FILE [--calls N] [--complexity C] ...
@@ -30,6 +33,8 @@ struct Options {
     var gatewayMode = "relay"
     /// The gateway's Opus complexity (transcode mode).
     var complexity = 8
+    /// The allocation counter library preloaded into the gateway process (`LD_PRELOAD`).
+    var allocationCounter: String?
 
     init(_ arguments: [String]) {
         var iterator = arguments.makeIterator()
@@ -46,6 +51,7 @@ struct Options {
             case "--threads": threads = Int(value) ?? 0
             case "--mode": gatewayMode = value
             case "--complexity": complexity = Int(value) ?? -1
+            case "--allocation-counter": allocationCounter = value
             case "--priority":
                 guard let nice = Int32(value), (-20...19).contains(nice) else { fail("--priority wants a nice value, -20...19") }
                 priority = Int(nice)
@@ -70,6 +76,8 @@ struct GatewayStats {
     var ended: Int
     /// Packets the gateway sent: relay, RTP sent on both legs (the sessions' statistics); echo, datagrams echoed.
     var relayed: Int
+    /// Heap allocations so far in the whole process and on its media threads, when counted.
+    var allocations: (process: Int, loop: Int)?
 
     init(_ gateway: ChildProcess) {
         let values = gateway.request("STATS")
@@ -78,6 +86,9 @@ struct GatewayStats {
             let relayed = values["relayed"].flatMap({ Int($0) })
         else { fail("bad STATS answer \(values)") }
         self.relayed = relayed
+        if let process = values["allocations"].flatMap({ Int($0) }), let loop = values["loop-allocations"].flatMap({ Int($0) }) {
+            allocations = (process, loop)
+        }
         self.cpu = cpu
         self.process = process
         self.rss = rss
@@ -94,6 +105,8 @@ struct Window {
     var generatorSeconds: Double
     /// Packets the gateway sent in the window, by its own count.
     var relayed: Int
+    /// Heap allocations in the window (whole gateway process, its media threads), when counted.
+    var allocations: (process: Int, loop: Int)?
 
     /// Packets through the gateway per CPU-second of its media thread(s).
     var packetsPerCPUSecond: Double { Double(relayed) / cpuSeconds }
@@ -118,7 +131,10 @@ struct Window {
             Window(
                 seconds: elapsed, counters: generator.counters - countersBefore, cpuSeconds: Double(after.cpu - before.cpu) / 1e9,
                 processSeconds: Double(after.process - before.process) / 1e9, generatorSeconds: generatorSeconds,
-                relayed: after.relayed - before.relayed
+                relayed: after.relayed - before.relayed,
+                allocations: after.allocations.flatMap { after in
+                    before.allocations.map { (after.process - $0.process, after.loop - $0.loop) }
+                }
             ),
             after
         )
@@ -156,6 +172,13 @@ func report(_ name: String, _ window: Window) {
             + "RTCP \(counters.rtcp), STUN \(counters.stun), SRTP failures \(counters.authenticationFailures), wrong payload \(counters.wrongPayload), "
             + "unknown source \(counters.unknownSource), refused by the load generator's kernel \(counters.refused)"
     )
+    if let allocations = window.allocations, window.relayed > 0 {
+        print(
+            "  \(name): heap allocations \(format(Double(allocations.loop) / Double(window.relayed), 2)) per packet on the media thread(s), "
+                + "\(format(Double(allocations.process) / Double(window.relayed), 2)) in the whole gateway process "
+                + "(\(allocations.loop) and \(allocations.process) for \(window.relayed) packets)"
+        )
+    }
     if Double(window.relayed) < 0.97 * Double(counters.sent) {
         print("  \(name): warning: the gateway passed on only \(format(100 * Double(window.relayed) / Double(counters.sent), 1)) % of what was sent: it fell behind (not scheduled enough?), so this window is not steady")
     }
@@ -217,7 +240,8 @@ do {
 let gatewayArguments = ["gateway", "--threads", String(options.threads), "--ports", "\(options.ports.lowerBound)-\(options.ports.upperBound)"]
 
 print("== bare UDP echo (epoll, recvmmsg/sendmmsg of up to 16), \(2 * options.calls) sockets, the relay's traffic")
-let echoGateway = ChildProcess(arguments: gatewayArguments + ["--mode", "echo"])
+let gatewayEnvironment = options.allocationCounter.map { ["LD_PRELOAD=\($0)"] } ?? []
+let echoGateway = ChildProcess(arguments: gatewayArguments + ["--mode", "echo"], environment: gatewayEnvironment)
 guard echoGateway.channel.receive()?.hasPrefix("READY") == true else { fail("the echo process did not start") }
 let echoGenerator = LoadGenerator(relay: false, certificate: certificate)
 _ = echoGenerator.open(options.calls, at: echoGateway)
@@ -226,7 +250,7 @@ echoGateway.finish()
 report("echo", echo)
 
 print("== relay through MediaPlane (\(options.threads) event loop thread(s)), PCMU ↔ PCMU, DTLS-SRTP")
-let relayGateway = ChildProcess(arguments: gatewayArguments + ["--mode", "relay"])
+let relayGateway = ChildProcess(arguments: gatewayArguments + ["--mode", "relay"], environment: gatewayEnvironment)
 guard let relayReady = relayGateway.channel.receive(), relayReady.hasPrefix("READY") else { fail("the relay process did not start") }
 print("  gateway process \(relayGateway.pid), event loop thread(s) \(fields(relayReady)["threads"] ?? "?")")
 let relayGenerator = LoadGenerator(relay: true, certificate: certificate)
@@ -258,7 +282,12 @@ let memoryPerCall = Double(full.rss - warm.rss) / Double(options.calls - warmCal
 
 print("== result")
 print("  bound: 2 × \(format(echoSecondsPerPacket * 1e6, 2)) µs echo + \(format(cost.protectNanoseconds / 1000, 2)) µs protect + \(format(cost.unprotectNanoseconds / 1000, 2)) µs unprotect = \(format(boundSecondsPerPair * 1e6, 2)) µs per relayed pair → \(format(boundCalls)) calls per core")
-print("  relay: \(format(relay.packetsPerCPUSecond)) packets per CPU-second → \(format(relayCalls)) relayed calls per core")
+print("  relay: \(format(relay.packetsPerCPUSecond)) packets per CPU-second (\(format(1e6 / relay.packetsPerCPUSecond, 2)) µs a packet) → \(format(relayCalls)) relayed calls per core")
+if let allocations = relay.allocations, relay.relayed > 0 {
+    print("  allocations: \(format(Double(allocations.loop) / Double(relay.relayed), 2)) per relayed packet on the event loop, \(format(Double(allocations.process) / Double(relay.relayed), 2)) in the gateway process")
+} else {
+    print("  allocations: not counted (no --allocation-counter)")
+}
 print("  ratio to the bound: \(format(relayCalls / boundCalls, 2)) (goal ≥ 0.80)")
 print("  memory: \(format(memoryPerCall, 1)) KiB resident per relayed call (\(options.calls - warmCalls) calls, \(warm.rss) → \(full.rss) KiB; goal ≤ 64 KiB)")
 print("  load after the run: \(loadAverages())")
