@@ -216,7 +216,7 @@ public final class MediaPlane: Sendable {
                 if session.isClosed {
                     channel.close(promise: nil)
                 } else {
-                    session.channels[leg] = channel
+                    session.attach(channel, descriptor: socket.descriptor, as: leg)
                 }
                 channel.closeFuture.whenComplete { _ in pool.release(socket.port) }
             case .failure(let error):

@@ -24,6 +24,12 @@ final class MediaSocketHandler: ChannelInboundHandler, @unchecked Sendable {
         session.flush(leg)
     }
 
+    func channelInactive(context: ChannelHandlerContext) {
+        // The socket's descriptor is closed by now: relayed packets must not be sent to it.
+        session.detach(leg)
+        context.fireChannelInactive()
+    }
+
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         // ICMP port unreachable and the like surface here; media keeps flowing.
     }
