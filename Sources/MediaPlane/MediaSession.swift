@@ -83,7 +83,9 @@ final class MediaSession: @unchecked Sendable {
     var ice: ICELiteAgent
     private let localICE: ICECredentials
     private let iceConfiguration: ICELiteAgent.Configuration
-    var dtls: DTLSEndpoint
+    /// The DTLS endpoint until the browser's SRTP has authenticated a packet (see
+    /// ``browserAuthenticated()``), nil after.
+    var dtls: DTLSEndpoint?
     private var dtlsStarted = false
     var srtp: SRTPSession?
     var browserAddress: SocketAddress? {
@@ -234,6 +236,18 @@ final class MediaSession: @unchecked Sendable {
         }
         relayRewrite = RelayRewrite(plan)
         browserHeaderLength = BrowserHeaderTemplate.write(for: plan, into: browserHeader)
+    }
+
+    /// The browser's SRTP authenticated a packet: DTLS has done its part (the keys were exported
+    /// when it connected), so the endpoint and its OpenSSL objects are released. DTLS datagrams
+    /// that arrive on the port afterwards (a retransmitted flight, a close_notify) are ignored:
+    /// a browser that sends SRTP has finished its handshake, and nothing here restarts DTLS on a
+    /// re-offer (the answer keeps the transport); a new association would need a new endpoint.
+    func browserAuthenticated() {
+        guard dtls != nil else { return }
+        dtls = nil
+        dtlsTimer?.cancel()
+        dtlsTimer = nil
     }
 
     /// The NTP wallclock at `deadline`.
@@ -578,6 +592,7 @@ final class MediaSession: @unchecked Sendable {
                 if !dtlsStarted, plan != nil { startDTLS(now: .now()) }
             }
         case .dtls:
+            guard let dtls else { return }
             let output = buffer.withUnsafeReadableBytes { dtls.receive($0, now: .now()) }
             if browserAddress == nil { browserAddress = address }
             perform(output)
@@ -592,6 +607,7 @@ final class MediaSession: @unchecked Sendable {
                 statistics.browser.authenticationFailures += 1
                 return
             }
+            browserAuthenticated()
             let now = NIODeadline.now()
             lastMedia = now
             if let video = plan?.video, Self.payloadType(of: buffer) == video.browserFormat.payloadType {
@@ -842,7 +858,7 @@ final class MediaSession: @unchecked Sendable {
     // MARK: DTLS
 
     private func startDTLS(now: NIODeadline) {
-        guard !dtlsStarted else { return }
+        guard !dtlsStarted, let dtls else { return }
         dtlsStarted = true
         logger.debug("DTLS handshake starts", metadata: ["role": "\(dtls.configuration.role)"])
         perform(dtls.start(now: now))
@@ -858,7 +874,10 @@ final class MediaSession: @unchecked Sendable {
         dtlsTimer?.cancel()
         dtlsTimer = nil
         if let deadline = output.nextTimer {
-            dtlsTimer = loop.scheduleTask(deadline: deadline) { [self] in perform(dtls.timerFired(now: .now())) }
+            dtlsTimer = loop.scheduleTask(deadline: deadline) { [self] in
+                guard let dtls else { return }
+                perform(dtls.timerFired(now: .now()))
+            }
         }
         switch output.event {
         case .connected(let keys)?:

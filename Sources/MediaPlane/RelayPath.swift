@@ -130,6 +130,7 @@ extension MediaSession {
             statistics.browser.authenticationFailures += 1
             return true
         }
+        browserAuthenticated()
         let now = NIODeadline.now()
         lastMedia = now
         let packet = UnsafeMutableRawBufferPointer(start: base, count: clear)

@@ -189,14 +189,16 @@ struct RelayPathTests {
         return header
     }
 
-    @Test func relayedAudioIsRewrittenBothWays() async throws {
+    @Test func relayedAudioIsRewrittenBothWaysAndReleasesTheDTLSEndpoint() async throws {
         let call = try await Self.open(ports: 43000...43199)
         defer { call.finish() }
+        #expect(try await call.onLoop { $0.dtls != nil })
         let calleeSSRC = try await call.onLoop { $0.calleeSSRC }
 
         // The browser's SRTP to the call centre: unprotected, under the gateway's SSRC.
         let first = try #require(try relayToCallee(call, sequence: 1))
         #expect(first.ssrc == calleeSSRC)
+        #expect(try await call.onLoop { $0.dtls == nil }, "the DTLS endpoint is released once the browser's SRTP authenticates")
 
         // The call centre's RTP to the browser: protected, under the announced SSRC, with the MID.
         let sent = Self.calleePacket(sequence: 700, timestamp: 56_000)
