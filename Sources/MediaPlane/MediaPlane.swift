@@ -187,12 +187,12 @@ public final class MediaPlane: Sendable {
 
     /// Datagrams per vectored read on a leg's socket. The receive buffer (this many times
     /// ``maximumDatagram``) stays with the channel for reuse, so it is sized by the traffic: a
-    /// call's media runs at 50 packets a second a direction (more in a keyframe burst), RTCP every
-    /// few seconds; a fuller socket is just read again.
+    /// call's media runs at 50 packets a second a direction (a read rarely finds more than one;
+    /// more in a keyframe burst), RTCP every few seconds; a fuller socket is just read again.
     static func datagramsPerRead(_ leg: MediaSession.Socket) -> Int {
         switch leg {
-        case .browser, .browser6, .callee, .calleeVideo: 8
-        case .calleeRTCP, .calleeVideoRTCP: 2
+        case .browser, .browser6, .callee, .calleeVideo: 4
+        case .calleeRTCP, .calleeVideoRTCP: 1
         }
     }
 
@@ -202,6 +202,12 @@ public final class MediaPlane: Sendable {
             // Vectored reads split the receive buffer evenly between the messages of one read.
             .channelOption(.datagramVectorReadMessageCount, value: messages)
             .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: messages * Self.maximumDatagram))
+            // One vectored read per wake-up: the epoll registration is level-triggered, so what
+            // is left is read on the next turn, and a socket that holds one datagram (the usual
+            // case) costs one recvmmsg instead of a second that finds nothing. It also keeps
+            // NIO's pool of receive buffers to one per channel (none of them is retained: the
+            // relay copies what it sends into the session's scratch buffer).
+            .channelOption(.maxMessagesPerRead, value: 1)
             .channelOption(.socketOption(.so_rcvbuf), value: 1 << 20)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
