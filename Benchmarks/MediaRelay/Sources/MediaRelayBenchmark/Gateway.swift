@@ -1,3 +1,4 @@
+import CMediaRelaySystem
 import Glibc
 import Logging
 import MediaPlane
@@ -19,7 +20,8 @@ import Synchronization
 ///   the browser offers Opus only (48000/2, useinbandfec=1), so the plan must transcode Opus ↔
 ///   PCMU (the call is refused otherwise); the media plane encodes Opus at `--complexity`.
 ///   Echo: two echo sockets, the answer `OK browser=<port> callee=<port>`.
-/// - `STATS`: `STATS cpu=<ns of the media threads> process=<ns> rss=<KiB> ended=<sessions ended>`
+/// - `STATS`: `STATS cpu=<ns of the media threads> process=<ns> rss=<KiB> heap=<KiB of live
+///   allocations> ended=<sessions ended>`
 ///   (and the heap allocations so far, when the allocation counter is preloaded; see `stats`).
 /// - `QUIT`.
 enum GatewayProcess {
@@ -42,7 +44,8 @@ enum GatewayProcess {
             line = " allocations=\(counter.process) loop-allocations=\(threads.reduce(0) { $0 + counter.thread($1) })"
         }
         let cpu = threads.reduce(Int64(0)) { $0 + threadRuntimeNanoseconds($1) }
-        return "STATS cpu=\(cpu) process=\(processCPUNanoseconds()) rss=\(residentKiB()) ended=\(ended) relayed=\(relayed)" + line
+        return "STATS cpu=\(cpu) process=\(processCPUNanoseconds()) rss=\(residentKiB()) heap=\(cmr_heap_in_use() / 1024) ended=\(ended) relayed=\(relayed)"
+            + line
     }
 
     /// RTP packets the sessions sent on both legs so far, from their statistics (read on their loops).

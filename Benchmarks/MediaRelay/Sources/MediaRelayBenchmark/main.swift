@@ -73,6 +73,8 @@ struct GatewayStats {
     var cpu: Int64
     var process: Int64
     var rss: Int
+    /// KiB of live heap allocations (mallinfo2), when reported.
+    var heap: Int?
     var ended: Int
     /// Packets the gateway sent: relay, RTP sent on both legs (the sessions' statistics); echo, datagrams echoed.
     var relayed: Int
@@ -92,6 +94,7 @@ struct GatewayStats {
         self.cpu = cpu
         self.process = process
         self.rss = rss
+        heap = values["heap"].flatMap { Int($0) }
         self.ended = ended
     }
 }
@@ -290,4 +293,8 @@ if let allocations = relay.allocations, relay.relayed > 0 {
 }
 print("  ratio to the bound: \(format(relayCalls / boundCalls, 2)) (goal ≥ 0.80)")
 print("  memory: \(format(memoryPerCall, 1)) KiB resident per relayed call (\(options.calls - warmCalls) calls, \(warm.rss) → \(full.rss) KiB; goal ≤ 64 KiB)")
+if let warmHeap = warm.heap, let fullHeap = full.heap {
+    // Resident memory also holds what was freed but not returned (the DTLS handshakes of calls set up together).
+    print("  heap: \(format(Double(fullHeap - warmHeap) / Double(options.calls - warmCalls), 1)) KiB of live allocations per relayed call (\(warmHeap) → \(fullHeap) KiB)")
+}
 print("  load after the run: \(loadAverages())")
