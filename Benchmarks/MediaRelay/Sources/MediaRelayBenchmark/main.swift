@@ -80,6 +80,8 @@ struct GatewayStats {
     var relayed: Int
     /// Heap allocations so far in the whole process and on its media threads, when counted.
     var allocations: (process: Int, loop: Int)?
+    /// Relayed packets the sessions dropped (the kernel did not take them), relay mode.
+    var dropped: Int?
 
     init(_ gateway: ChildProcess) {
         let values = gateway.request("STATS")
@@ -95,6 +97,7 @@ struct GatewayStats {
         self.process = process
         self.rss = rss
         heap = values["heap"].flatMap { Int($0) }
+        dropped = values["dropped"].flatMap { Int($0) }
         self.ended = ended
     }
 }
@@ -110,6 +113,8 @@ struct Window {
     var relayed: Int
     /// Heap allocations in the window (whole gateway process, its media threads), when counted.
     var allocations: (process: Int, loop: Int)?
+    /// Relayed packets the gateway dropped in the window because the kernel did not take them.
+    var dropped: Int?
 
     /// Packets through the gateway per CPU-second of its media thread(s).
     var packetsPerCPUSecond: Double { Double(relayed) / cpuSeconds }
@@ -137,7 +142,8 @@ struct Window {
                 relayed: after.relayed - before.relayed,
                 allocations: after.allocations.flatMap { after in
                     before.allocations.map { (after.process - $0.process, after.loop - $0.loop) }
-                }
+                },
+                dropped: after.dropped.flatMap { after in before.dropped.map { after - $0 } }
             ),
             after
         )
@@ -181,6 +187,9 @@ func report(_ name: String, _ window: Window) {
                 + "\(format(Double(allocations.process) / Double(window.relayed), 2)) in the whole gateway process "
                 + "(\(allocations.loop) and \(allocations.process) for \(window.relayed) packets)"
         )
+    }
+    if let dropped = window.dropped {
+        print("  \(name): relayed packets the gateway dropped (send buffer full, or refused by its kernel): \(dropped)")
     }
     if Double(window.relayed) < 0.97 * Double(counters.sent) {
         print("  \(name): warning: the gateway passed on only \(format(100 * Double(window.relayed) / Double(counters.sent), 1)) % of what was sent: it fell behind (not scheduled enough?), so this window is not steady")
