@@ -17,6 +17,10 @@ import SRTP
 //    per call.
 // The gateway process is this executable with `gateway --mode relay|echo|transcode` (see Gateway.swift).
 //
+//   MediaRelayBenchmark srtp-memory [N]
+//
+// prints the live heap one SRTP session holds (two batches of N sessions, both profiles).
+//
 //   MediaRelayBenchmark transcode --speech FILE [--calls N] [--complexity C] ...
 //
 // runs the transcoded calls instead (Opus ↔ PCMU, speech on both legs; see Transcode.swift).
@@ -207,6 +211,21 @@ if CommandLine.arguments.dropFirst().first == "srtp" {
         for profile in [SRTPProfile.aeadAES128GCM, .aes128CMHMACSHA1_80] {
             let cost = SRTPCost.measure(profile: profile, sessions: sessions)
             print("\(sessions) sessions, \(profile.sdesSuiteName): protect \(format(cost.protectNanoseconds / 1000, 2)) µs, unprotect \(format(cost.unprotectNanoseconds / 1000, 2)) µs")
+        }
+    }
+    exit(0)
+}
+if CommandLine.arguments.dropFirst().first == "srtp-memory" {
+    cmr_line_buffer_stdout()
+    // The live heap per session, as a relayed call holds one for the browser leg.
+    let sessions = CommandLine.arguments.dropFirst(2).first.flatMap { Int($0) } ?? 300
+    for profile in [SRTPProfile.aeadAES128GCM, .aes128CMHMACSHA1_80] {
+        for batch in ["first", "second"] {
+            let memory = srtpMemory(profile: profile, sessions: sessions)
+            print(
+                "\(profile.sdesSuiteName), \(batch) batch of \(sessions): \(format(memory.made, 1)) KiB a session made, "
+                    + "\(format(memory.used, 1)) KiB after a packet each way"
+            )
         }
     }
     exit(0)
