@@ -657,13 +657,14 @@ final class MediaSession: @unchecked Sendable {
         let now = NIODeadline.now()
         lastMedia = now
         if let relayRewrite {
-            guard let srtp else { return }
             buffer.withUnsafeReadableBytes { bytes in
                 guard let header = try? RTPHeader(parsing: bytes) else { return }
                 calleeRTCP?.recordReceived(
                     ssrc: header.ssrc, sequenceNumber: header.sequenceNumber, timestamp: header.timestamp,
                     payloadLength: header.payloadLength, arrival: now
                 )
+                // Nothing goes to the browser before DTLS has given the keys.
+                guard let srtp else { return }
                 relayToBrowser(bytes, header: header, srtp: srtp, rewrite: relayRewrite, now: now)
             }
             return

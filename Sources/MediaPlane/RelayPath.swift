@@ -13,8 +13,6 @@ struct RelayRewrite {
     /// telephone-event's payload type on each leg, when both legs have it.
     var browserEvent: UInt8?
     var calleeEvent: UInt8?
-    /// The SSRC of everything relayed to the browser.
-    var browserSSRC: UInt32
     /// The browser's video payload type (its packets take the video path), when video is relayed.
     var browserVideo: UInt8?
 
@@ -25,7 +23,6 @@ struct RelayRewrite {
             browserEvent = browser.payloadType
             calleeEvent = callee.payloadType
         }
-        browserSSRC = plan.browserSSRC
         browserVideo = plan.video?.browserFormat.payloadType
     }
 
@@ -81,13 +78,16 @@ struct DatagramDestination {
     @inline(__always)
     func send(_ bytes: UnsafeRawPointer, length: Int) -> Outcome {
         var address = self.address
-        let result = withUnsafePointer(to: &address) { storage in
-            storage.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.sendto(descriptor, bytes, length, CInt(MSG_DONTWAIT), $0, self.length) }
-        }
-        if result >= 0 { return .sent }
-        switch errno {
-        case EAGAIN, EWOULDBLOCK, ENOBUFS: return .bufferFull
-        default: return .failed
+        while true {
+            let result = withUnsafePointer(to: &address) { storage in
+                storage.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.sendto(descriptor, bytes, length, CInt(MSG_DONTWAIT), $0, self.length) }
+            }
+            if result >= 0 { return .sent }
+            switch errno {
+            case EINTR: continue
+            case EAGAIN, EWOULDBLOCK, ENOBUFS: return .bufferFull
+            default: return .failed
+            }
         }
     }
 }
