@@ -8,6 +8,8 @@
 # package has its own .build) and runs it: a load generator (browsers: ICE, DTLS as the
 # server, SRTP at 50 packets/s; call centres: plain RTP at 50 packets/s) drives a gateway
 # process running the real MediaPlane, then the echo; only the gateway's media thread is timed.
+# A malloc counter (AllocationCounter/counter.c) is preloaded into the gateway process, for the
+# heap allocations per relayed packet.
 #
 # Usage: Benchmarks/media_relay.sh
 #   CALLS (500), WINDOW seconds (10), WARMUP seconds (3), THREADS event loops (1),
@@ -27,7 +29,10 @@ if ! log=$(cd "$package" && "$swift" build -c release -j "$jobs" 2>&1); then
 fi
 echo "$log" | tail -1
 bench="$package/.build/release/MediaRelayBenchmark"
+# Heap allocations per relayed packet: a per-thread malloc counter preloaded into the gateway.
+counter="$package/.build/release/libAllocationCounter.so"
+cc -O2 -shared -fPIC -o "$counter" "$package/AllocationCounter/counter.c"
 
 echo "== machine: $(nproc) cores, $(uptime)"
 "$bench" --calls "${CALLS:-500}" --window "${WINDOW:-10}" --warmup "${WARMUP:-3}" --threads "${THREADS:-1}" \
-    --ports "${PORTS:-20000-29999}" --priority "${PRIORITY:-0}"
+    --ports "${PORTS:-20000-29999}" --priority "${PRIORITY:-0}" --allocation-counter "$counter"

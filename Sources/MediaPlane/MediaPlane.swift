@@ -185,23 +185,19 @@ public final class MediaPlane: Sendable {
     /// nothing on these ports is larger than an Ethernet frame.
     static let maximumDatagram = 1536
 
-    /// Datagrams per vectored read on a leg's socket. The receive buffer (this many times
-    /// ``maximumDatagram``) stays with the channel for reuse, so it is sized by the traffic: a
-    /// call's media runs at 50 packets a second a direction (more in a keyframe burst), RTCP every
-    /// few seconds; a fuller socket is just read again.
-    static func datagramsPerRead(_ leg: MediaSession.Socket) -> Int {
-        switch leg {
-        case .browser, .browser6, .callee, .calleeVideo: 8
-        case .calleeRTCP, .calleeVideoRTCP: 2
-        }
-    }
-
     private func register(_ socket: BoundMediaSocket, as leg: MediaSession.Socket, session: MediaSession, pool: MediaPortPool? = nil) {
-        let messages = Self.datagramsPerRead(leg)
         let future = DatagramBootstrap(group: session.loop)
-            // Vectored reads split the receive buffer evenly between the messages of one read.
-            .channelOption(.datagramVectorReadMessageCount, value: messages)
-            .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: messages * Self.maximumDatagram))
+            // One datagram per read (recvmsg, no vectored reads) and one read per wake-up: a
+            // call's media runs at 50 packets a second a direction, so a read rarely finds more
+            // than one, and NIO's vectored path costs more per read than it saves (an array of
+            // results and the mmsghdr set-up per read; see the relay section of
+            // Benchmarks/RESULTS.md). The epoll
+            // registration is level-triggered: what a burst leaves in the socket is read on the
+            // next turn of the loop. NIO keeps one receive buffer of one datagram per channel
+            // (none is retained: the relay copies what it sends into the session's scratch buffer).
+            .channelOption(.datagramVectorReadMessageCount, value: 0)
+            .channelOption(.maxMessagesPerRead, value: 1)
+            .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: Self.maximumDatagram))
             .channelOption(.socketOption(.so_rcvbuf), value: 1 << 20)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -216,7 +212,7 @@ public final class MediaPlane: Sendable {
                 if session.isClosed {
                     channel.close(promise: nil)
                 } else {
-                    session.channels[leg] = channel
+                    session.attach(channel, descriptor: socket.descriptor, as: leg)
                 }
                 channel.closeFuture.whenComplete { _ in pool.release(socket.port) }
             case .failure(let error):

@@ -54,8 +54,24 @@ final class MediaSession: @unchecked Sendable {
     let local: WebRTCTransportParameters
     var channels: [Socket: any Channel] = [:]
     private var pendingFlush: Set<Socket> = []
-    /// Room to rebuild one packet in, allocated once.
+    /// Room to rebuild one packet in, allocated once: relayed audio is unprotected, rewritten
+    /// and protected here, and sent from here.
     let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 2048, alignment: 8)
+    /// The descriptors of the sockets relayed audio is sent on with `sendto(2)`, while their
+    /// channels are open (-1 otherwise). The sockets are the media port pool's, bound before
+    /// they were handed to their channels.
+    private var browserDescriptor: CInt = -1
+    private var browser6Descriptor: CInt = -1
+    private var calleeDescriptor: CInt = -1
+    /// Where relayed audio goes on each leg, made again whenever the address or the socket
+    /// changes; nil while it has nowhere to go.
+    private(set) var browserDestination: DatagramDestination?
+    private(set) var calleeDestination: DatagramDestination?
+    /// The plan's rewrite of relayed audio, nil unless the plan relays.
+    private(set) var relayRewrite: RelayRewrite?
+    /// The header of relayed audio to the browser (``BrowserHeaderTemplate``) and its length.
+    let browserHeader = UnsafeMutableRawBufferPointer.allocate(byteCount: BrowserHeaderTemplate.capacity, alignment: 8)
+    private(set) var browserHeaderLength = 0
     /// Room to build one RTCP compound packet in, allocated once.
     let rtcpScratch = UnsafeMutableRawBufferPointer.allocate(byteCount: MediaSession.rtcpCapacity, alignment: 8)
     /// The RTCP datagram being sent, reused.
@@ -67,17 +83,23 @@ final class MediaSession: @unchecked Sendable {
     var ice: ICELiteAgent
     private let localICE: ICECredentials
     private let iceConfiguration: ICELiteAgent.Configuration
-    var dtls: DTLSEndpoint
+    /// The DTLS endpoint until the browser's SRTP has authenticated a packet (see
+    /// ``browserAuthenticated()``), nil after.
+    var dtls: DTLSEndpoint?
     private var dtlsStarted = false
     var srtp: SRTPSession?
-    var browserAddress: SocketAddress?
+    var browserAddress: SocketAddress? {
+        didSet { updateBrowserDestination() }
+    }
     private var dtlsTimer: Scheduled<Void>?
     /// The next drain of the transcoding path's jitter buffers.
     private var transcodingTimer: Scheduled<Void>?
     private var transcodingDeadline: NIODeadline?
 
     // SIP leg.
-    var calleeAddress: SocketAddress?
+    var calleeAddress: SocketAddress? {
+        didSet { updateCalleeDestination() }
+    }
     private var calleeLatched = false
     /// Where the call centre receives RTCP: the answer's RTCP port (the RTP port with rtcp-mux),
     /// latched to where its RTCP comes from.
@@ -114,7 +136,9 @@ final class MediaSession: @unchecked Sendable {
     var browserVideoSource: UInt32?
 
     // The bridge.
-    var plan: MediaBridgePlan?
+    var plan: MediaBridgePlan? {
+        didSet { updateRelayRewrite() }
+    }
     var transcoding: TranscodingPath?
     var statistics = MediaStatistics()
     private var reported = MediaStatistics()
@@ -127,8 +151,8 @@ final class MediaSession: @unchecked Sendable {
     /// Called once, on ``loop``, with the final counters when the session closes.
     var onClosed: (@Sendable (MediaStatistics) -> Void)?
     /// Each leg's RTCP: what the gateway sent on it, what each source sent (RFC 3550 A.1, A.8).
-    private(set) var browserRTCP: RTCPReporter?
-    private(set) var calleeRTCP: RTCPReporter?
+    var browserRTCP: RTCPReporter?
+    var calleeRTCP: RTCPReporter?
     /// The wallclock of SR NTP timestamps, as the monotonic clock plus the real time at start,
     /// so LSR and round-trip times are not disturbed by clock steps.
     private let wallclockBase: (deadline: NIODeadline, unixNanoseconds: Int64)
@@ -167,6 +191,63 @@ final class MediaSession: @unchecked Sendable {
     deinit {
         scratch.deallocate()
         rtcpScratch.deallocate()
+        browserHeader.deallocate()
+    }
+
+    // MARK: Sockets
+
+    /// A leg's channel is registered: `descriptor` is its socket's.
+    func attach(_ channel: any Channel, descriptor: CInt, as socket: Socket) {
+        channels[socket] = channel
+        setDescriptor(descriptor, for: socket)
+    }
+
+    /// A leg's channel closed (its socket's descriptor is closed): nothing more is sent on it.
+    func detach(_ socket: Socket) {
+        setDescriptor(-1, for: socket)
+    }
+
+    private func setDescriptor(_ descriptor: CInt, for socket: Socket) {
+        switch socket {
+        case .browser: browserDescriptor = descriptor
+        case .browser6: browser6Descriptor = descriptor
+        case .callee: calleeDescriptor = descriptor
+        case .calleeRTCP, .calleeVideo, .calleeVideoRTCP: return
+        }
+        updateBrowserDestination()
+        updateCalleeDestination()
+    }
+
+    private func updateBrowserDestination() {
+        // The browser leg answers from the socket of the address family it is reached on.
+        let descriptor = browserAddress?.protocol == .inet6 && browser6Descriptor >= 0 ? browser6Descriptor : browserDescriptor
+        browserDestination = DatagramDestination(descriptor: descriptor, address: browserAddress)
+    }
+
+    private func updateCalleeDestination() {
+        calleeDestination = DatagramDestination(descriptor: calleeDescriptor, address: calleeAddress)
+    }
+
+    private func updateRelayRewrite() {
+        guard let plan, plan.mode == .relay else {
+            relayRewrite = nil
+            browserHeaderLength = 0
+            return
+        }
+        relayRewrite = RelayRewrite(plan)
+        browserHeaderLength = BrowserHeaderTemplate.write(for: plan, into: browserHeader)
+    }
+
+    /// The browser's SRTP authenticated a packet: DTLS has done its part (the keys were exported
+    /// when it connected), so the endpoint and its OpenSSL objects are released. DTLS datagrams
+    /// that arrive on the port afterwards (a retransmitted flight, a close_notify) are ignored:
+    /// a browser that sends SRTP has finished its handshake, and nothing here restarts DTLS on a
+    /// re-offer (the answer keeps the transport); a new association would need a new endpoint.
+    func browserAuthenticated() {
+        guard dtls != nil else { return }
+        dtls = nil
+        dtlsTimer?.cancel()
+        dtlsTimer = nil
     }
 
     /// The NTP wallclock at `deadline`.
@@ -381,6 +462,7 @@ final class MediaSession: @unchecked Sendable {
         transcodingTimer?.cancel()
         for channel in channels.values { channel.close(promise: nil) }
         channels = [:]
+        for socket in [Socket.browser, .browser6, .callee] { detach(socket) }
     }
 
     private func end(_ cause: MediaEndCause) {
@@ -510,6 +592,7 @@ final class MediaSession: @unchecked Sendable {
                 if !dtlsStarted, plan != nil { startDTLS(now: .now()) }
             }
         case .dtls:
+            guard let dtls else { return }
             let output = buffer.withUnsafeReadableBytes { dtls.receive($0, now: .now()) }
             if browserAddress == nil { browserAddress = address }
             perform(output)
@@ -517,12 +600,14 @@ final class MediaSession: @unchecked Sendable {
             statistics.browser.packetsReceived += 1
             statistics.browser.bytesReceived += buffer.readableBytes
             guard let srtp, address == browserAddress || browserAddress == nil else { return }
+            if let relayRewrite, buffer.withUnsafeReadableBytes({ relayFromBrowser($0, srtp: srtp, rewrite: relayRewrite) }) { return }
             do {
                 try srtp.unprotectRTP(&buffer)
             } catch {
                 statistics.browser.authenticationFailures += 1
                 return
             }
+            browserAuthenticated()
             let now = NIODeadline.now()
             lastMedia = now
             if let video = plan?.video, Self.payloadType(of: buffer) == video.browserFormat.payloadType {
@@ -571,6 +656,19 @@ final class MediaSession: @unchecked Sendable {
         latchCallee(address)
         let now = NIODeadline.now()
         lastMedia = now
+        if let relayRewrite {
+            buffer.withUnsafeReadableBytes { bytes in
+                guard let header = try? RTPHeader(parsing: bytes) else { return }
+                calleeRTCP?.recordReceived(
+                    ssrc: header.ssrc, sequenceNumber: header.sequenceNumber, timestamp: header.timestamp,
+                    payloadLength: header.payloadLength, arrival: now
+                )
+                // Nothing goes to the browser before DTLS has given the keys.
+                guard let srtp else { return }
+                relayToBrowser(bytes, header: header, srtp: srtp, rewrite: relayRewrite, now: now)
+            }
+            return
+        }
         trackReceived(buffer, on: .callee, at: now)
         forwardToBrowser(&buffer)
     }
@@ -761,7 +859,7 @@ final class MediaSession: @unchecked Sendable {
     // MARK: DTLS
 
     private func startDTLS(now: NIODeadline) {
-        guard !dtlsStarted else { return }
+        guard !dtlsStarted, let dtls else { return }
         dtlsStarted = true
         logger.debug("DTLS handshake starts", metadata: ["role": "\(dtls.configuration.role)"])
         perform(dtls.start(now: now))
@@ -777,7 +875,10 @@ final class MediaSession: @unchecked Sendable {
         dtlsTimer?.cancel()
         dtlsTimer = nil
         if let deadline = output.nextTimer {
-            dtlsTimer = loop.scheduleTask(deadline: deadline) { [self] in perform(dtls.timerFired(now: .now())) }
+            dtlsTimer = loop.scheduleTask(deadline: deadline) { [self] in
+                guard let dtls else { return }
+                perform(dtls.timerFired(now: .now()))
+            }
         }
         switch output.event {
         case .connected(let keys)?:

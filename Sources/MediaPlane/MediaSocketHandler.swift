@@ -1,8 +1,8 @@
 import NIOCore
 
 /// The channel handler of one media socket: hands each datagram to the session that owns the
-/// socket and flushes the session's writes once per read batch (vectored reads deliver up to
-/// `datagramVectorReadMessageCount` datagrams before `channelReadComplete`).
+/// socket and flushes the session's channel writes (STUN, DTLS, RTCP; relayed RTP is sent with
+/// `sendto(2)` at once) after each read.
 final class MediaSocketHandler: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
     typealias OutboundOut = AddressedEnvelope<ByteBuffer>
@@ -22,6 +22,12 @@ final class MediaSocketHandler: ChannelInboundHandler, @unchecked Sendable {
 
     func channelReadComplete(context: ChannelHandlerContext) {
         session.flush(leg)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        // The socket's descriptor is closed by now: relayed packets must not be sent to it.
+        session.detach(leg)
+        context.fireChannelInactive()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {

@@ -20,6 +20,11 @@ public struct MediaStatistics: Sendable, Hashable, Codable {
         public var authenticationFailures: Int = 0
         /// Datagrams that were none of STUN, DTLS, RTP or RTCP, or did not parse.
         public var malformed: Int = 0
+        /// Relayed packets dropped because the socket's send buffer was full (`EAGAIN`,
+        /// `ENOBUFS`): the relay never blocks nor queues.
+        public var sendBufferDrops: Int = 0
+        /// Relayed packets the kernel refused for another reason.
+        public var sendFailures: Int = 0
         /// The SRTP suite protecting the leg, by its SDES name (`AES_CM_128_HMAC_SHA1_80`,
         /// `AEAD_AES_128_GCM`, ...): DTLS-SRTP's on the browser leg, SDES's on the SIP leg; nil
         /// while the leg carries plain RTP.

@@ -126,7 +126,9 @@ public final class DTLSEndpoint {
     private var retransmissionDeadline: NIODeadline?
     /// Set by the verify callback when the peer's certificate does not match.
     private var verificationFailure: DTLSFailure?
-    private var scratch = [UInt8](repeating: 0, count: 4096)
+    /// Application data read after the handshake is discarded into a buffer on the stack: an
+    /// idle endpoint keeps no read buffer.
+    private static let discardCapacity = 4096
 
     /// A new endpoint; no datagram is produced until ``start(now:)``.
     public init(configuration: Configuration) throws(DTLSFailure) {
@@ -364,7 +366,9 @@ public final class DTLSEndpoint {
     /// application data (no data channel), and reports close_notify and fatal alerts.
     private func readRecords() -> DTLSEvent? {
         while true {
-            let count = scratch.withUnsafeMutableBytes { SSL_read(ssl, $0.baseAddress, Int32($0.count)) }
+            let count = withUnsafeTemporaryAllocation(byteCount: Self.discardCapacity, alignment: 1) {
+                SSL_read(ssl, $0.baseAddress, Int32($0.count))
+            }
             if count > 0 { continue }
             let error = SSL_get_error(ssl, count)
             switch error {

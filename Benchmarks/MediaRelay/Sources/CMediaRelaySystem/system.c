@@ -2,6 +2,7 @@
 #include "CMediaRelaySystem.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -84,4 +85,9 @@ void cmr_line_buffer_stdout(void) { setvbuf(stdout, NULL, _IOLBF, 0); }
 void cmr_write_stderr(const char *text) {
     fputs(text, stderr);
     fflush(stderr);
+}
+
+size_t cmr_heap_in_use(void) {
+    struct mallinfo2 info = mallinfo2();
+    return info.uordblks + info.hblkhd;
 }

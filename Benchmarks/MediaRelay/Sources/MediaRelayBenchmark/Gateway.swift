@@ -1,3 +1,4 @@
+import CMediaRelaySystem
 import Glibc
 import Logging
 import MediaPlane
@@ -19,7 +20,9 @@ import Synchronization
 ///   the browser offers Opus only (48000/2, useinbandfec=1), so the plan must transcode Opus ↔
 ///   PCMU (the call is refused otherwise); the media plane encodes Opus at `--complexity`.
 ///   Echo: two echo sockets, the answer `OK browser=<port> callee=<port>`.
-/// - `STATS`: `STATS cpu=<ns of the media threads> process=<ns> rss=<KiB> ended=<sessions ended>`.
+/// - `STATS`: `STATS cpu=<ns of the media threads> process=<ns> rss=<KiB> heap=<KiB of live
+///   allocations> ended=<sessions ended>`
+///   (and the heap allocations so far, when the allocation counter is preloaded; see `stats`).
 /// - `QUIT`.
 enum GatewayProcess {
     static func run(mode: String, threads: Int, ports: ClosedRange<Int>, complexity: Int = 8) {
@@ -32,34 +35,54 @@ enum GatewayProcess {
         }
     }
 
-    static func stats(threads: [Int32], ended: Int, relayed: Int) -> String {
+    /// With the allocation counter preloaded, also `allocations=<process> loop-allocations=<media
+    /// threads>`, read with the CPU time, after `relayed` was gathered (as the CPU time, a window
+    /// includes the gathering of its closing request).
+    static func stats(threads: [Int32], ended: Int, relayed: Int, dropped: Int? = nil) -> String {
+        var line = dropped.map { " dropped=\($0)" } ?? ""
+        if let counter = AllocationCounter.preloaded {
+            line += " allocations=\(counter.process) loop-allocations=\(threads.reduce(0) { $0 + counter.thread($1) })"
+        }
         let cpu = threads.reduce(Int64(0)) { $0 + threadRuntimeNanoseconds($1) }
-        return "STATS cpu=\(cpu) process=\(processCPUNanoseconds()) rss=\(residentKiB()) ended=\(ended) relayed=\(relayed)"
+        return "STATS cpu=\(cpu) process=\(processCPUNanoseconds()) rss=\(residentKiB()) heap=\(cmr_heap_in_use() / 1024) ended=\(ended) relayed=\(relayed)"
+            + line
     }
 
     /// RTP packets the sessions sent on both legs so far, from their statistics (read on their loops).
     static func packetsSent(_ calls: [BrowserCallMedia]) -> Int {
+        relayCounts(calls).sent
+    }
+
+    /// RTP packets the sessions sent on both legs so far, and those they dropped because the
+    /// kernel did not take them (a full send buffer, or another error), from their statistics.
+    static func relayCounts(_ calls: [BrowserCallMedia]) -> (sent: Int, dropped: Int) {
         final class Sum: Sendable {
             let total = Atomic<Int>(0)
+            let dropped = Atomic<Int>(0)
             let done = Atomic<Bool>(false)
         }
         let sum = Sum()
         Task {
             // All at once, so the loop answers them in a few wake-ups.
-            let total = await withTaskGroup(of: Int.self) { group in
+            let (total, dropped) = await withTaskGroup(of: (Int, Int).self) { group in
                 for call in calls {
                     group.addTask {
                         let statistics = await call.statistics()
-                        return statistics.browser.packetsSent + statistics.callee.packetsSent
+                        let (browser, callee) = (statistics.browser, statistics.callee)
+                        return (
+                            browser.packetsSent + callee.packetsSent,
+                            browser.sendBufferDrops + browser.sendFailures + callee.sendBufferDrops + callee.sendFailures
+                        )
                     }
                 }
-                return await group.reduce(0, +)
+                return await group.reduce((0, 0)) { ($0.0 + $1.0, $0.1 + $1.1) }
             }
             sum.total.store(total, ordering: .relaxed)
+            sum.dropped.store(dropped, ordering: .relaxed)
             sum.done.store(true, ordering: .releasing)
         }
         while !sum.done.load(ordering: .acquiring) { usleep(200) }
-        return sum.total.load(ordering: .relaxed)
+        return (sum.total.load(ordering: .relaxed), sum.dropped.load(ordering: .relaxed))
     }
 
     // MARK: Relay
@@ -106,7 +129,8 @@ enum GatewayProcess {
                     channel.send("ERROR \(error)")
                 }
             } else if line == "STATS" {
-                channel.send(stats(threads: loopThreads, ended: endedBox.value, relayed: packetsSent(calls)))
+                let counts = relayCounts(calls)
+                channel.send(stats(threads: loopThreads, ended: endedBox.value, relayed: counts.sent, dropped: counts.dropped))
             } else if line == "QUIT" {
                 break
             } else {

@@ -1,3 +1,4 @@
+import CMediaRelaySystem
 import Glibc
 import SRTP
 
@@ -76,4 +77,34 @@ func writeRTP(into packet: UnsafeMutableRawPointer, sequence: UInt16, timestamp:
     for index in 0..<160 {
         packet.storeBytes(of: UInt8(0xF0 | UInt8(truncatingIfNeeded: (Int(sequence) + index) & 0x0F)), toByteOffset: 12 + index, as: UInt8.self)
     }
+}
+
+/// The live heap (mallinfo2) one `SRTPSession` holds, made and after one packet each way (the
+/// outbound and inbound streams are cloned for the packet's SSRC), over `sessions` sessions made
+/// together; a first session has done NSS's and libsrtp2's one-time initialisation. What NSS
+/// keeps after a batch is released (its caches grow with the number of sessions) counts in the
+/// first batch of a process and not in the next: call it twice.
+func srtpMemory(profile: SRTPProfile, sessions count: Int) -> (made: Double, used: Double) {
+    guard let warmKey = try? SRTPMasterKey.random(profile: profile), (try? SRTPSession(outbound: warmKey, inbound: warmKey)) != nil else {
+        fail("cannot make SRTP sessions for \(profile)")
+    }
+    let before = cmr_heap_in_use()
+    var sessions: [SRTPSession] = []
+    for _ in 0..<count {
+        guard let key = try? SRTPMasterKey.random(profile: profile), let session = try? SRTPSession(outbound: key, inbound: key) else {
+            fail("cannot make SRTP sessions for \(profile)")
+        }
+        sessions.append(session)
+    }
+    let made = cmr_heap_in_use()
+    let packet = UnsafeMutableRawPointer.allocate(byteCount: 256, alignment: 16)
+    defer { packet.deallocate() }
+    for session in sessions {
+        writeRTP(into: packet, sequence: 1, timestamp: 160, ssrc: 0x1234_5678, payloadType: 0)
+        guard let length = try? session.protectRTP(packet, length: SRTPCost.packetLength, capacity: 256),
+            (try? session.unprotectRTP(packet, length: length)) != nil
+        else { fail("protect or unprotect failed") }
+    }
+    let used = cmr_heap_in_use()
+    return (Double(made - before) / 1024 / Double(count), Double(used - before) / 1024 / Double(count))
 }

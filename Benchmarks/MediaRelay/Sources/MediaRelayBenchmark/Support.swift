@@ -245,7 +245,8 @@ final class ChildProcess {
     let pid: pid_t
     let channel: LineChannel
 
-    init(arguments: [String]) {
+    /// `environment` is added to this process's environment for the child (`NAME=value`).
+    init(arguments: [String], environment: [String] = []) {
         var toChild: [CInt] = [0, 0]
         var fromChild: [CInt] = [0, 0]
         guard pipe(&toChild) == 0, pipe(&fromChild) == 0 else { fail("pipe failed") }
@@ -257,8 +258,16 @@ final class ChildProcess {
         let executable = "/proc/self/exe"
         let argv: [UnsafeMutablePointer<CChar>?] = ([CommandLine.arguments[0]] + arguments).map { strdup($0) } + [nil]
         var pid: pid_t = 0
-        let status = posix_spawn(&pid, executable, &actions, nil, argv, environ)
-        for pointer in argv { free(pointer) }
+        var inherited: [UnsafeMutablePointer<CChar>?] = []
+        var index = 0
+        while let entry = environ[index] {
+            inherited.append(entry)
+            index += 1
+        }
+        let added: [UnsafeMutablePointer<CChar>?] = environment.map { strdup($0) }
+        let envp = inherited + added + [nil]
+        let status = posix_spawn(&pid, executable, &actions, nil, argv, envp)
+        for pointer in argv + added { free(pointer) }
         posix_spawn_file_actions_destroy(&actions)
         guard status == 0 else { fail("posix_spawn: \(status)") }
         close(toChild[0])
@@ -280,4 +289,28 @@ final class ChildProcess {
         var status: CInt = 0
         waitpid(pid, &status, 0)
     }
+}
+
+// MARK: Allocations
+
+/// The heap-allocation counters of `AllocationCounter/counter.c` when it is preloaded into this
+/// process (the gateway, `--allocation-counter`), found with `dlsym`; nil otherwise.
+struct AllocationCounter {
+    private let total: @convention(c) () -> Int
+    private let ofThread: @convention(c) (Int32) -> Int
+
+    static let preloaded: AllocationCounter? = {
+        guard let total = dlsym(nil, "switchboard_allocation_count"), let ofThread = dlsym(nil, "switchboard_allocation_count_of_thread")
+        else { return nil }
+        return AllocationCounter(
+            total: unsafeBitCast(total, to: (@convention(c) () -> Int).self),
+            ofThread: unsafeBitCast(ofThread, to: (@convention(c) (Int32) -> Int).self)
+        )
+    }()
+
+    /// Allocations by every thread of the process so far.
+    var process: Int { total() }
+
+    /// Allocations by the thread `tid` so far.
+    func thread(_ tid: Int32) -> Int { ofThread(tid) }
 }

@@ -5,14 +5,21 @@ import SRTP
 // Relayed calls per core through the real sockets, against the bound of the same run.
 //
 //   MediaRelayBenchmark [--calls N] [--window S] [--warmup S] [--threads T] [--ports LOW-HIGH]
+//                       [--allocation-counter LIBRARY]
 //
 // 1. libsrtp2's protect and unprotect of a 172-byte packet, both DTLS-SRTP profiles.
 // 2. The bound's echo: a gateway process running the bare recvmmsg/sendmmsg echo on 2N sockets,
 //    driven with the relay's traffic; packets per CPU-second of the echo thread.
 // 3. The relay: a gateway process running the real MediaPlane with N relayed calls (PCMU on
 //    both legs, DTLS-SRTP with the profile the handshake picks); packets per CPU-second of its
-//    event-loop thread(s), and resident memory per call.
+//    event-loop thread(s), heap allocations per packet (with `--allocation-counter`, the
+//    library of `AllocationCounter/counter.c`, preloaded into the gateway), and resident memory
+//    per call.
 // The gateway process is this executable with `gateway --mode relay|echo|transcode` (see Gateway.swift).
+//
+//   MediaRelayBenchmark srtp-memory [N]
+//
+// prints the live heap one SRTP session holds (two batches of N sessions, both profiles).
 //
 //   MediaRelayBenchmark transcode --speech FILE [--calls N] [--complexity C] ...
 //
@@ -30,6 +37,8 @@ struct Options {
     var gatewayMode = "relay"
     /// The gateway's Opus complexity (transcode mode).
     var complexity = 8
+    /// The allocation counter library preloaded into the gateway process (`LD_PRELOAD`).
+    var allocationCounter: String?
 
     init(_ arguments: [String]) {
         var iterator = arguments.makeIterator()
@@ -46,6 +55,7 @@ struct Options {
             case "--threads": threads = Int(value) ?? 0
             case "--mode": gatewayMode = value
             case "--complexity": complexity = Int(value) ?? -1
+            case "--allocation-counter": allocationCounter = value
             case "--priority":
                 guard let nice = Int32(value), (-20...19).contains(nice) else { fail("--priority wants a nice value, -20...19") }
                 priority = Int(nice)
@@ -67,9 +77,15 @@ struct GatewayStats {
     var cpu: Int64
     var process: Int64
     var rss: Int
+    /// KiB of live heap allocations (mallinfo2), when reported.
+    var heap: Int?
     var ended: Int
     /// Packets the gateway sent: relay, RTP sent on both legs (the sessions' statistics); echo, datagrams echoed.
     var relayed: Int
+    /// Heap allocations so far in the whole process and on its media threads, when counted.
+    var allocations: (process: Int, loop: Int)?
+    /// Relayed packets the sessions dropped (the kernel did not take them), relay mode.
+    var dropped: Int?
 
     init(_ gateway: ChildProcess) {
         let values = gateway.request("STATS")
@@ -78,9 +94,14 @@ struct GatewayStats {
             let relayed = values["relayed"].flatMap({ Int($0) })
         else { fail("bad STATS answer \(values)") }
         self.relayed = relayed
+        if let process = values["allocations"].flatMap({ Int($0) }), let loop = values["loop-allocations"].flatMap({ Int($0) }) {
+            allocations = (process, loop)
+        }
         self.cpu = cpu
         self.process = process
         self.rss = rss
+        heap = values["heap"].flatMap { Int($0) }
+        dropped = values["dropped"].flatMap { Int($0) }
         self.ended = ended
     }
 }
@@ -94,6 +115,10 @@ struct Window {
     var generatorSeconds: Double
     /// Packets the gateway sent in the window, by its own count.
     var relayed: Int
+    /// Heap allocations in the window (whole gateway process, its media threads), when counted.
+    var allocations: (process: Int, loop: Int)?
+    /// Relayed packets the gateway dropped in the window because the kernel did not take them.
+    var dropped: Int?
 
     /// Packets through the gateway per CPU-second of its media thread(s).
     var packetsPerCPUSecond: Double { Double(relayed) / cpuSeconds }
@@ -118,7 +143,11 @@ struct Window {
             Window(
                 seconds: elapsed, counters: generator.counters - countersBefore, cpuSeconds: Double(after.cpu - before.cpu) / 1e9,
                 processSeconds: Double(after.process - before.process) / 1e9, generatorSeconds: generatorSeconds,
-                relayed: after.relayed - before.relayed
+                relayed: after.relayed - before.relayed,
+                allocations: after.allocations.flatMap { after in
+                    before.allocations.map { (after.process - $0.process, after.loop - $0.loop) }
+                },
+                dropped: after.dropped.flatMap { after in before.dropped.map { after - $0 } }
             ),
             after
         )
@@ -156,6 +185,16 @@ func report(_ name: String, _ window: Window) {
             + "RTCP \(counters.rtcp), STUN \(counters.stun), SRTP failures \(counters.authenticationFailures), wrong payload \(counters.wrongPayload), "
             + "unknown source \(counters.unknownSource), refused by the load generator's kernel \(counters.refused)"
     )
+    if let allocations = window.allocations, window.relayed > 0 {
+        print(
+            "  \(name): heap allocations \(format(Double(allocations.loop) / Double(window.relayed), 2)) per packet on the media thread(s), "
+                + "\(format(Double(allocations.process) / Double(window.relayed), 2)) in the whole gateway process "
+                + "(\(allocations.loop) and \(allocations.process) for \(window.relayed) packets)"
+        )
+    }
+    if let dropped = window.dropped {
+        print("  \(name): relayed packets the gateway dropped (send buffer full, or refused by its kernel): \(dropped)")
+    }
     if Double(window.relayed) < 0.97 * Double(counters.sent) {
         print("  \(name): warning: the gateway passed on only \(format(100 * Double(window.relayed) / Double(counters.sent), 1)) % of what was sent: it fell behind (not scheduled enough?), so this window is not steady")
     }
@@ -172,6 +211,21 @@ if CommandLine.arguments.dropFirst().first == "srtp" {
         for profile in [SRTPProfile.aeadAES128GCM, .aes128CMHMACSHA1_80] {
             let cost = SRTPCost.measure(profile: profile, sessions: sessions)
             print("\(sessions) sessions, \(profile.sdesSuiteName): protect \(format(cost.protectNanoseconds / 1000, 2)) µs, unprotect \(format(cost.unprotectNanoseconds / 1000, 2)) µs")
+        }
+    }
+    exit(0)
+}
+if CommandLine.arguments.dropFirst().first == "srtp-memory" {
+    cmr_line_buffer_stdout()
+    // The live heap per session, as a relayed call holds one for the browser leg.
+    let sessions = CommandLine.arguments.dropFirst(2).first.flatMap { Int($0) } ?? 300
+    for profile in [SRTPProfile.aeadAES128GCM, .aes128CMHMACSHA1_80] {
+        for batch in ["first", "second"] {
+            let memory = srtpMemory(profile: profile, sessions: sessions)
+            print(
+                "\(profile.sdesSuiteName), \(batch) batch of \(sessions): \(format(memory.made, 1)) KiB a session made, "
+                    + "\(format(memory.used, 1)) KiB after a packet each way"
+            )
         }
     }
     exit(0)
@@ -217,7 +271,8 @@ do {
 let gatewayArguments = ["gateway", "--threads", String(options.threads), "--ports", "\(options.ports.lowerBound)-\(options.ports.upperBound)"]
 
 print("== bare UDP echo (epoll, recvmmsg/sendmmsg of up to 16), \(2 * options.calls) sockets, the relay's traffic")
-let echoGateway = ChildProcess(arguments: gatewayArguments + ["--mode", "echo"])
+let gatewayEnvironment = options.allocationCounter.map { ["LD_PRELOAD=\($0)"] } ?? []
+let echoGateway = ChildProcess(arguments: gatewayArguments + ["--mode", "echo"], environment: gatewayEnvironment)
 guard echoGateway.channel.receive()?.hasPrefix("READY") == true else { fail("the echo process did not start") }
 let echoGenerator = LoadGenerator(relay: false, certificate: certificate)
 _ = echoGenerator.open(options.calls, at: echoGateway)
@@ -226,7 +281,7 @@ echoGateway.finish()
 report("echo", echo)
 
 print("== relay through MediaPlane (\(options.threads) event loop thread(s)), PCMU ↔ PCMU, DTLS-SRTP")
-let relayGateway = ChildProcess(arguments: gatewayArguments + ["--mode", "relay"])
+let relayGateway = ChildProcess(arguments: gatewayArguments + ["--mode", "relay"], environment: gatewayEnvironment)
 guard let relayReady = relayGateway.channel.receive(), relayReady.hasPrefix("READY") else { fail("the relay process did not start") }
 print("  gateway process \(relayGateway.pid), event loop thread(s) \(fields(relayReady)["threads"] ?? "?")")
 let relayGenerator = LoadGenerator(relay: true, certificate: certificate)
@@ -258,7 +313,16 @@ let memoryPerCall = Double(full.rss - warm.rss) / Double(options.calls - warmCal
 
 print("== result")
 print("  bound: 2 × \(format(echoSecondsPerPacket * 1e6, 2)) µs echo + \(format(cost.protectNanoseconds / 1000, 2)) µs protect + \(format(cost.unprotectNanoseconds / 1000, 2)) µs unprotect = \(format(boundSecondsPerPair * 1e6, 2)) µs per relayed pair → \(format(boundCalls)) calls per core")
-print("  relay: \(format(relay.packetsPerCPUSecond)) packets per CPU-second → \(format(relayCalls)) relayed calls per core")
+print("  relay: \(format(relay.packetsPerCPUSecond)) packets per CPU-second (\(format(1e6 / relay.packetsPerCPUSecond, 2)) µs a packet) → \(format(relayCalls)) relayed calls per core")
+if let allocations = relay.allocations, relay.relayed > 0 {
+    print("  allocations: \(format(Double(allocations.loop) / Double(relay.relayed), 2)) per relayed packet on the event loop, \(format(Double(allocations.process) / Double(relay.relayed), 2)) in the gateway process")
+} else {
+    print("  allocations: not counted (no --allocation-counter)")
+}
 print("  ratio to the bound: \(format(relayCalls / boundCalls, 2)) (goal ≥ 0.80)")
 print("  memory: \(format(memoryPerCall, 1)) KiB resident per relayed call (\(options.calls - warmCalls) calls, \(warm.rss) → \(full.rss) KiB; goal ≤ 64 KiB)")
+if let warmHeap = warm.heap, let fullHeap = full.heap {
+    // Resident memory also holds what was freed but not returned (the DTLS handshakes of calls set up together).
+    print("  heap: \(format(Double(fullHeap - warmHeap) / Double(options.calls - warmCalls), 1)) KiB of live allocations per relayed call (\(warmHeap) → \(fullHeap) KiB)")
+}
 print("  load after the run: \(loadAverages())")

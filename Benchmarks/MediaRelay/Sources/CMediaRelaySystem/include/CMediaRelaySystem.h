@@ -25,6 +25,9 @@ int cmr_epoll_add(int epoll, int descriptor);
 /// epoll_wait(2); the ready descriptors are written to `descriptors`.
 int cmr_epoll_wait(int epoll, int *descriptors, int capacity, int timeout);
 
+/// Bytes the process's malloc holds for live allocations (mallinfo2: in use in the arenas plus
+/// mmapped chunks), whatever of the heap is resident.
+size_t cmr_heap_in_use(void);
 /// gettid(2).
 int cmr_gettid(void);
 /// Line-buffers stdout, so progress shows through a pipe.
