@@ -71,6 +71,20 @@ struct DatagramDestination {
         case bufferFull
         /// Any other error (the packet was dropped too).
         case failed
+
+        /// Counts a packet of `bytes` that ended this way in the statistics of the leg it left on.
+        @inline(__always)
+        func count(bytes: Int, in leg: inout MediaStatistics.Leg) {
+            switch self {
+            case .sent:
+                leg.packetsSent += 1
+                leg.bytesSent += bytes
+            case .bufferFull:
+                leg.sendBufferDrops += 1
+            case .failed:
+                leg.sendFailures += 1
+            }
+        }
     }
 
     /// Sends `length` bytes at `bytes` without blocking; a packet the kernel does not take at
@@ -152,15 +166,7 @@ extension MediaSession {
             guard let calleeSRTP, let protected = try? calleeSRTP.protectRTP(base, length: sent, capacity: scratch.count) else { return true }
             sent = protected
         }
-        switch destination.send(base, length: sent) {
-        case .sent:
-            statistics.callee.packetsSent += 1
-            statistics.callee.bytesSent += sent
-        case .bufferFull:
-            statistics.callee.sendBufferDrops += 1
-        case .failed:
-            statistics.callee.sendFailures += 1
-        }
+        destination.send(base, length: sent).count(bytes: sent, in: &statistics.callee)
         return true
     }
 
@@ -183,14 +189,6 @@ extension MediaSession {
         (base + prefix).copyMemory(from: source + header.payloadOffset, byteCount: payload)
         browserRTCP?.recordSent(timestamp: header.timestamp, payloadLength: payload, timing: out == rewrite.browserAudio, at: now)
         guard let length = try? srtp.protectRTP(base, length: prefix + payload, capacity: scratch.count) else { return }
-        switch destination.send(base, length: length) {
-        case .sent:
-            statistics.browser.packetsSent += 1
-            statistics.browser.bytesSent += length
-        case .bufferFull:
-            statistics.browser.sendBufferDrops += 1
-        case .failed:
-            statistics.browser.sendFailures += 1
-        }
+        destination.send(base, length: length).count(bytes: length, in: &statistics.browser)
     }
 }
