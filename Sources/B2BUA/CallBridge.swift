@@ -27,7 +27,11 @@ enum LegSide: Hashable {
 }
 
 /// The state of one call through the B2BUA.
-struct CallBridge {
+///
+/// A class: the core updates a call on nearly every message, and as a struct every update copied
+/// the whole of it (the call record, both legs, both INVITEs) out of the table and back.
+/// Confined to the signalling core's event loop.
+final class CallBridge {
     var record: Call
     var caller: DialogLeg
     var callee: DialogLeg
@@ -64,6 +68,21 @@ struct CallBridge {
     /// A re-INVITE to the browser waiting to be tried again after a 491 (RFC 3261 §14.1).
     var browserReofferRetry: CoreTimer?
     var browserReofferGlares = 0
+
+
+    init(
+        record: Call, caller: DialogLeg, callee: DialogLeg, callerInvite: SIPTransactionKey?, callerInviteRequest: SIPMessage,
+        calleeInvite: SIPTransactionKey?, calleeInviteRequest: SIPMessage, trunkId: String?
+    ) {
+        self.record = record
+        self.caller = caller
+        self.callee = callee
+        self.callerInvite = callerInvite
+        self.callerInviteRequest = callerInviteRequest
+        self.calleeInvite = calleeInvite
+        self.calleeInviteRequest = calleeInviteRequest
+        self.trunkId = trunkId
+    }
 
     func leg(_ side: LegSide) -> DialogLeg { side == .caller ? caller : callee }
 }
@@ -212,7 +231,7 @@ extension SignallingCore {
 
         var headers = SIPHeaders()
         headers.add(.via, via(to: target.peer))
-        headers.add(.maxForwards, String(max(0, ((try? invite.maxForwards) ?? 70) ?? 70) - 1))
+        headers.add(.maxForwards, String(max(0, ((try? invite.maxForwards) ?? 70) - 1)))
         headers.add(.from, presentedFrom.description)
         headers.add(.to, calleeTo.description)
         let calleeCallID = CallBridges.makeCallID(host: host)
@@ -255,7 +274,7 @@ extension SignallingCore {
             localAddress: presentedFrom.description, remoteAddress: calleeTo.description,
             remoteTarget: .sip(target.uri), peer: target.peer, nextCSeq: 2
         )
-        var bridge = CallBridge(
+        let bridge = CallBridge(
             record: record, caller: callerLeg, callee: calleeLeg, callerInvite: serverKey, callerInviteRequest: invite,
             calleeInvite: nil, calleeInviteRequest: outbound, trunkId: target.trunk?.id
         )
@@ -398,7 +417,7 @@ extension SignallingCore {
     }
 
     private func calleeAnswered(_ response: SIPMessage, callId: String) {
-        guard var bridge = bridges.calls[callId] else { return }
+        guard let bridge = bridges.calls[callId] else { return }
         let firstAnswer = bridge.record.answeredAt == nil && !bridge.record.status.isFinal
         if let tag = (try? response.to)?.tag { bridge.callee.remoteTag = tag }
         if let contact = (try? response.contacts)?.addresses.first { bridge.callee.remoteTarget = contact.uri }
@@ -468,10 +487,10 @@ extension SignallingCore {
 
     /// RFC 3261 §13.3.1.4: the 2xx goes again at T1, 2·T1 … T2 until the ACK, for 64·T1.
     private func scheduleAnswerRetransmission(_ callId: String) {
-        guard var bridge = bridges.calls[callId], bridge.answer != nil else { return }
+        guard let bridge = bridges.calls[callId], bridge.answer != nil else { return }
         let interval = bridge.answerInterval
         bridge.answerRetransmit = after(interval) { [self] in
-            guard var bridge = bridges.calls[callId], let answer = bridge.answer else { return }
+            guard let bridge = bridges.calls[callId], let answer = bridge.answer else { return }
             send(answer, to: bridge.caller.peer)
             bridge.answerInterval = min(bridge.answerInterval * 2, .seconds(4))
             let elapsed = bridge.record.answeredAt.map { Date().timeIntervalSince($0) } ?? 0
@@ -487,7 +506,7 @@ extension SignallingCore {
     }
 
     func calleeFailed(status: Int, response: SIPMessage, callId: String) {
-        guard var bridge = bridges.calls[callId] else { return }
+        guard let bridge = bridges.calls[callId] else { return }
         if (status == 401 || status == 407), !bridge.triedAuthentication, let trunkId = bridge.trunkId,
             let trunk = trunks.trunk(id: trunkId), let credentials = trunks.credentials(of: trunk),
             let retry = authenticatedRetry(of: bridge.calleeInviteRequest, to: bridge.callee.peer, challenge: response, status: status, credentials: credentials)
@@ -566,7 +585,7 @@ extension SignallingCore {
     func acknowledged(_ ack: SIPMessage) {
         guard let callID = ack.callID, let tag = (try? ack.to)?.tag,
             let (callId, side) = bridges.dialogs[CallBridges.DialogKey(callID: callID, localTag: tag)], side == .caller,
-            var bridge = bridges.calls[callId]
+            let bridge = bridges.calls[callId]
         else { return }
         bridge.answer = nil
         bridge.answerRetransmit?.cancel()
@@ -583,7 +602,7 @@ extension SignallingCore {
             respond(to: inviteKey, with: SIPMessage.response(to: invite, statusCode: 487, toTag: CallBridges.makeTag()))
             return
         }
-        guard let callId = bridges.byCallerInvite[inviteKey], var bridge = bridges.calls[callId], !bridge.record.status.isFinal else { return }
+        guard let callId = bridges.byCallerInvite[inviteKey], let bridge = bridges.calls[callId], !bridge.record.status.isFinal else { return }
         bridge.record.status = .canceled
         bridge.record.hangupBy = .caller
         bridge.record.hangupCause = "caller cancelled"
@@ -598,7 +617,7 @@ extension SignallingCore {
 
     /// CANCEL towards the callee, once it has sent a provisional response (§9.1).
     func cancelCallee(of callId: String) {
-        guard var bridge = bridges.calls[callId], let key = bridge.calleeInvite,
+        guard let bridge = bridges.calls[callId], let key = bridge.calleeInvite,
             case .inviteClient(let ict, _)? = table[client: key]
         else { return }
         guard ict.canSendCancel else {
@@ -613,7 +632,7 @@ extension SignallingCore {
 
     /// Ends a call from this side: CANCEL/487 before the answer, BYE to both legs after.
     func hangup(callId: String, by party: HangupParty, cause: String) {
-        guard var bridge = bridges.calls[callId] else { return }
+        guard let bridge = bridges.calls[callId] else { return }
         if bridge.record.answeredAt == nil {
             guard !bridge.record.status.isFinal else { return }
             bridge.record.status = .canceled
@@ -646,7 +665,7 @@ extension SignallingCore {
         _ method: SIPMethod, on side: LegSide, of callId: String, body: ByteBuffer = ByteBuffer(), contentType: String? = nil,
         extraHeaders: [(SIPHeaderName, String)] = []
     ) -> SIPTransactionKey? {
-        guard var bridge = bridges.calls[callId] else { return nil }
+        guard let bridge = bridges.calls[callId] else { return nil }
         var leg = bridge.leg(side)
         var headers = SIPHeaders()
         headers.add(.via, via(to: leg.peer))
@@ -762,11 +781,9 @@ extension SignallingCore {
         if status >= 200 { bridges.relays[clientKey] = nil }
         if (200...299).contains(status), response.method == nil, (try? response.cseq)?.method == .invite {
             // ACK the re-INVITE's 2xx on the leg it came from.
-            var ackBridge = bridge
-            if let contact = (try? response.contacts)?.addresses.first {
-                if relay.towards == .callee { ackBridge.callee.remoteTarget = contact.uri } else { ackBridge.caller.remoteTarget = contact.uri }
-            }
-            sendAck(for: response, on: ackBridge.leg(relay.towards))
+            var ackLeg = bridge.leg(relay.towards)
+            if let contact = (try? response.contacts)?.addresses.first { ackLeg.remoteTarget = contact.uri }
+            sendAck(for: response, on: ackLeg)
         }
         if relay.videoReoffer {
             if status >= 200 { browserVideoReofferAnswered(response, status: status, relay: relay, original: original) }

@@ -58,7 +58,7 @@ extension SignallingCore {
     /// The browser answered our re-INVITE.
     func browserReofferAnswered(_ response: SIPMessage, clientKey: SIPTransactionKey, callId: String) {
         guard let status = response.statusCode, status >= 200 else { return }
-        guard var bridge = bridges.calls[callId] else {
+        guard let bridge = bridges.calls[callId] else {
             bridges.browserReoffers[clientKey] = nil
             return
         }
@@ -123,7 +123,7 @@ extension SignallingCore {
 
     /// Our re-INVITE to the browser timed out or could not be sent.
     func browserReofferFailed(clientKey: SIPTransactionKey, callId: String, reason: SIPTransactionTermination) {
-        guard var bridge = bridges.calls[callId], let pending = bridge.browserReoffer, pending.key == clientKey else { return }
+        guard let bridge = bridges.calls[callId], let pending = bridge.browserReoffer, pending.key == clientKey else { return }
         bridge.browserReoffer = nil
         bridges.calls[callId] = bridge
         logger.warning("the browser did not answer the re-INVITE; the call goes on", metadata: ["call": "\(callId)", "reason": "\(reason)"])
@@ -133,7 +133,7 @@ extension SignallingCore {
     /// Forgets the pending re-INVITE to the browser (its WebSocket has gone); its transaction
     /// ends on its own.
     func abandonBrowserReoffer(callId: String) {
-        guard var bridge = bridges.calls[callId], let pending = bridge.browserReoffer else { return }
+        guard let bridge = bridges.calls[callId], let pending = bridge.browserReoffer else { return }
         bridges.browserReoffers[pending.key] = nil
         bridge.browserReoffer = nil
         bridge.browserReofferGlares = 0

@@ -123,7 +123,7 @@ extension SignallingCore {
     /// an SRTP trunk no acceptable crypto): its leg gets a BYE, the caller a 488, and the call
     /// fails with the reason as its cause.
     func refuseUnbridgeableAnswer(callId: String, reason: MediaPlanError) {
-        guard var bridge = bridges.calls[callId] else { return }
+        guard let bridge = bridges.calls[callId] else { return }
         logger.info("the call centre's answer cannot be bridged", metadata: ["call": "\(callId)", "reason": "\(reason)"])
         bridge.record.status = .failed
         bridge.record.sipCode = 488

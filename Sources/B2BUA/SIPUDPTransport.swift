@@ -78,16 +78,14 @@ final class SIPUDPTransport: ChannelInboundHandler, @unchecked Sendable {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         reading = true
         let envelope = unwrapInboundIn(data)
-        var buffer = envelope.data
+        let buffer = envelope.data
         // CRLF keep-alives on UDP are ignored.
         if buffer.readableBytes <= 4, buffer.readableBytesView.allSatisfy({ $0 == 13 || $0 == 10 || $0 == 0 }) { return }
-        do {
+        do throws(SIPParseError) {
             let message = try SIPMessage.parse(datagram: buffer)
             core.receive(message, from: .udp(envelope.remoteAddress))
-        } catch let error as SIPParseError {
-            core.receiveUnparsable(error, from: .udp(envelope.remoteAddress))
         } catch {
-            buffer.moveReaderIndex(to: buffer.writerIndex)
+            core.receiveUnparsable(error, from: .udp(envelope.remoteAddress))
         }
     }
 

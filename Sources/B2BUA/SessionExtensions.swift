@@ -74,7 +74,7 @@ extension SignallingCore {
     /// PRACKs a reliable provisional response of the callee in its early dialog: To with the
     /// callee's tag, Request-URI from its Contact, through a non-INVITE client transaction.
     func sendPRACK(for response: SIPMessage, rack: String, callId: String) {
-        guard var bridge = bridges.calls[callId] else { return }
+        guard let bridge = bridges.calls[callId] else { return }
         if let to = response.headers[.to] { bridge.callee.remoteAddress = to }
         if let contact = (try? response.contacts)?.addresses.first { bridge.callee.remoteTarget = contact.uri }
         bridges.calls[callId] = bridge
@@ -86,7 +86,7 @@ extension SignallingCore {
     /// At the answer: the callee's 2xx decides the callee leg's timer, the caller's INVITE the
     /// caller leg's.
     func startSessionTimers(callId: String, calleeAnswer: SIPMessage) {
-        guard var bridge = bridges.calls[callId] else { return }
+        guard let bridge = bridges.calls[callId] else { return }
         bridge.calleeAllowsUpdate = calleeAnswer.headers.listContainsToken(.allow, "UPDATE")
         bridges.calls[callId] = bridge
         if let timer = SIPSessionTimer.forAnswer(calleeAnswer) {
@@ -98,7 +98,7 @@ extension SignallingCore {
     }
 
     func arm(_ timer: SIPSessionTimer, on side: LegSide, callId: String, after delay: Duration? = nil) {
-        guard var bridge = bridges.calls[callId] else { return }
+        guard let bridge = bridges.calls[callId] else { return }
         let task = after(delay ?? timer.delay) { [self] in sessionTimerFired(on: side, callId: callId) }
         let armed = ArmedSessionTimer(timer: timer, task: task)
         if side == .caller {
