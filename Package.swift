@@ -213,7 +213,9 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        .testTarget(name: "SRTPTests", dependencies: ["SRTP", .product(name: "NIOCore", package: "swift-nio")], swiftSettings: strict),
+        .testTarget(
+            name: "SRTPTests", dependencies: ["SRTP", "CSwitchboardSRTP", .product(name: "NIOCore", package: "swift-nio")], swiftSettings: strict
+        ),
         .testTarget(
             name: "StoreTests",
             dependencies: ["Store", "Control", .product(name: "GRDB", package: "GRDB.swift")],

@@ -9,6 +9,7 @@
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/opensslv.h>
+#include <openssl/sha.h>
 
 // Macros are not visible to Swift: wrap the ones the DTLS driver needs.
 static inline long cswitchboard_DTLS_get_timeout_ms(SSL *ssl) {
@@ -38,4 +39,11 @@ static inline void *cswitchboard_SSL_get_app_data(const SSL *ssl) { return SSL_g
 // Certificates.
 static inline int cswitchboard_MBSTRING_ASC(void) { return MBSTRING_ASC; }
 static inline void cswitchboard_OPENSSL_free(void *pointer) { OPENSSL_free(pointer); }
+// SRTP's HMAC-SHA1: SHA-1's block functions on a plain SHA_CTX, so the precomputed inner and
+// outer states are copied by value per packet (EVP_MD_CTX_copy_ex allocates a new digest
+// context on every copy in OpenSSL 3.0). OpenSSL 3.0 marks them OSSL_DEPRECATEDIN_3_0; the
+// wrappers keep that attribute macro out of Swift.
+static inline int cswitchboard_SHA1_Init(SHA_CTX *c) { return SHA1_Init(c); }
+static inline int cswitchboard_SHA1_Update(SHA_CTX *c, const void *data, size_t len) { return SHA1_Update(c, data, len); }
+static inline int cswitchboard_SHA1_Final(unsigned char *md, SHA_CTX *c) { return SHA1_Final(md, c); }
 #endif

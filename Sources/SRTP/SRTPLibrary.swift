@@ -24,12 +24,55 @@ enum SRTPLibrary {
         }
     }
 
+    /// Held while ``withCryptoBackend(_:_:)`` runs its body: one pinned backend at a time.
+    private static let pinned = Mutex(())
+
+    /// Runs `body` with `backend`'s types in libsrtp2's kernel, so the sessions it makes use
+    /// them, then puts the process's backend back: for tests and benchmarks that compare the
+    /// backends. Sessions keep the types they were made with. Sessions made meanwhile on other
+    /// threads get `backend` too (either backend is correct). Switching costs a self-test of
+    /// every type (a tenth of a second or more), so make the sessions in one batch.
+    static func withCryptoBackend<E: Error>(_ backend: SRTPCryptoBackend, _ body: () throws(E) -> Void) throws(E) {
+        try pinned.withLock { _ throws(E) in
+            _ = withInitialised { srtp_err_status_ok }
+            let switched = initialised.withLock { _ -> Bool in
+                guard backend != currentBackend else { return false }
+                currentBackend = SRTPCryptoBackend.install(backend)
+                return true
+            }
+            defer {
+                if switched {
+                    initialised.withLock { _ in currentBackend = SRTPCryptoBackend.install(processBackend) }
+                }
+            }
+            try body()
+        }
+    }
+
     /// `srtp_init` answers `bad_param` when its debug module is already registered, that is when
     /// the library was already initialised by someone else in this process.
+    ///
+    /// Right after `srtp_init`, libsrtp2's AES and HMAC-SHA1 are replaced by the OpenSSL ones
+    /// (``SRTPCryptoBackend``), unless `SWITCHBOARD_SRTP_BACKEND=builtin`; if libsrtp2 refuses
+    /// them, its own stay. After an `srtp_shutdown` elsewhere the replacement is made again.
     private static func initialise() -> Bool {
         initialiseNSSForManyKeys()
         let status = srtp_init()
-        return status == srtp_err_status_ok || status == srtp_err_status_bad_param
+        guard status == srtp_err_status_ok || status == srtp_err_status_bad_param else { return false }
+        processBackend = SRTPCryptoBackend.install(SRTPCryptoBackend.requested)
+        currentBackend = processBackend
+        return true
+    }
+
+    /// The crypto backend chosen at initialisation (under the lock).
+    nonisolated(unsafe) private static var processBackend: SRTPCryptoBackend = .builtin
+    /// The crypto backend in libsrtp2's kernel now: the process's, or a pinned one (under the lock).
+    nonisolated(unsafe) private static var currentBackend: SRTPCryptoBackend = .builtin
+
+    /// The crypto backend of the process's sessions, initialising the library if needed.
+    static var cryptoBackend: SRTPCryptoBackend {
+        _ = withInitialised { srtp_err_status_ok }
+        return initialised.withLock { _ in processBackend }
     }
 
     /// Where libsrtp2 does its crypto through NSS (Debian's build), every cipher it allocates
@@ -43,6 +86,11 @@ enum SRTPLibrary {
     /// not that one, keeps the lookups short: 3.6 µs with 500 sessions, 4.7 µs with 1,000.
     /// The context is kept for the life of the process. `NSS_InitContext` is looked up at run
     /// time, so a libsrtp2 built on OpenSSL (no NSS in the process) needs nothing.
+    ///
+    /// With the OpenSSL backend no packet goes through NSS, but `srtp_init` still self-tests
+    /// the built-in (NSS) types, which initialises NSS; and the built-in backend stays the
+    /// fallback (`SWITCHBOARD_SRTP_BACKEND=builtin`, or a libsrtp2 that refuses the
+    /// replacement). So NSS is still initialised first, as before: it costs one context.
     private static func initialiseNSSForManyKeys() {
         #if canImport(Glibc)
         typealias InitContext = @convention(c) (

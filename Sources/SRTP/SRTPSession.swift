@@ -59,6 +59,16 @@ public final class SRTPSession {
         inbound = context
     }
 
+    /// The crypto backend libsrtp2 uses for new sessions in this process: OpenSSL unless
+    /// `SWITCHBOARD_SRTP_BACKEND=builtin` or libsrtp2 refused the replacement.
+    @_spi(Benchmark) public static var cryptoBackend: SRTPCryptoBackend { SRTPLibrary.cryptoBackend }
+
+    /// Runs `body` with libsrtp2 on `backend`'s crypto: the sessions it makes use it for their
+    /// life. One switch costs a self-test of every crypto type; make the sessions in a batch.
+    @_spi(Benchmark) public static func withCryptoBackend<E: Error>(_ backend: SRTPCryptoBackend, _ body: () throws(E) -> Void) throws(E) {
+        try SRTPLibrary.withCryptoBackend(backend, body)
+    }
+
     deinit {
         srtp_dealloc(outbound)
         srtp_dealloc(inbound)

@@ -1,29 +1,36 @@
 import CMediaRelaySystem
 import Glibc
-import SRTP
+@_spi(Benchmark) import SRTP
 
 /// libsrtp2's cost per packet through the project's `SRTPSession`: protect of a 172-byte RTP
 /// packet (PCMU, 20 ms) and unprotect of the result, in thread CPU time, best of `passes`. The
 /// cost depends on how many sessions the process holds (see `SRTPLibrary`), so it is measured
-/// with as many sessions as the relay has calls, taking packets in turn.
+/// with as many sessions as the relay has calls, taking packets in turn. `backend` picks
+/// libsrtp2's crypto for these sessions (nil: the process's, `SWITCHBOARD_SRTP_BACKEND`).
 struct SRTPCost {
     var profile: SRTPProfile
+    var backend: SRTPCryptoBackend
     var protectNanoseconds: Double
     var unprotectNanoseconds: Double
 
     static let packetLength = 172
 
     /// With `sessions` > 1, that many sessions take the packets in turn, as a relay's calls do.
-    static func measure(profile: SRTPProfile, sessions: Int = 1, passes: Int = 5, packets: Int = 20_000) -> SRTPCost {
+    static func measure(
+        profile: SRTPProfile, sessions: Int = 1, backend: SRTPCryptoBackend? = nil, passes: Int = 5, packets: Int = 20_000
+    ) -> SRTPCost {
         // Whole rounds, so every session's sequence numbers keep rising from pass to pass.
         let packetsPerPass = (packets + sessions - 1) / sessions * sessions
         // One session per call, as in the gateway: packets protected with a session's outbound
         // context are unprotected with its inbound one (the same key both ways).
+        let backend = backend ?? SRTPSession.cryptoBackend
         var calls: [SRTPSession] = []
-        for _ in 0..<sessions {
-            guard let key = try? SRTPMasterKey.random(profile: profile), let session = try? SRTPSession(outbound: key, inbound: key)
-            else { fail("cannot make SRTP sessions for \(profile)") }
-            calls.append(session)
+        SRTPSession.withCryptoBackend(backend) {
+            for _ in 0..<sessions {
+                guard let key = try? SRTPMasterKey.random(profile: profile), let session = try? SRTPSession(outbound: key, inbound: key)
+                else { fail("cannot make SRTP sessions for \(profile)") }
+                calls.append(session)
+            }
         }
         let slot = 256
         let packets = UnsafeMutableRawPointer.allocate(byteCount: slot * packetsPerPass, alignment: 16)
@@ -60,7 +67,7 @@ struct SRTPCost {
             bestUnprotect = min(bestUnprotect, unprotect)
         }
         return SRTPCost(
-            profile: profile, protectNanoseconds: Double(bestProtect) / Double(packetsPerPass),
+            profile: profile, backend: backend, protectNanoseconds: Double(bestProtect) / Double(packetsPerPass),
             unprotectNanoseconds: Double(bestUnprotect) / Double(packetsPerPass)
         )
     }
@@ -85,15 +92,17 @@ func writeRTP(into packet: UnsafeMutableRawPointer, sequence: UInt16, timestamp:
 /// keeps after a batch is released (its caches grow with the number of sessions) counts in the
 /// first batch of a process and not in the next: call it twice.
 func srtpMemory(profile: SRTPProfile, sessions count: Int) -> (made: Double, used: Double) {
-    guard let warmKey = try? SRTPMasterKey.random(profile: profile), (try? SRTPSession(outbound: warmKey, inbound: warmKey)) != nil else {
-        fail("cannot make SRTP sessions for \(profile)")
+    func makeSession() -> SRTPSession? {
+        guard let key = try? SRTPMasterKey.random(profile: profile) else { return nil }
+        return try? SRTPSession(outbound: key, inbound: key)
     }
+    // Made with the process's backend (the kernel is not switched, which would count the
+    // self-tests' leftovers): run with SWITCHBOARD_SRTP_BACKEND=builtin for libsrtp2's own.
+    guard makeSession() != nil else { fail("cannot make SRTP sessions for \(profile)") }
     let before = cmr_heap_in_use()
     var sessions: [SRTPSession] = []
     for _ in 0..<count {
-        guard let key = try? SRTPMasterKey.random(profile: profile), let session = try? SRTPSession(outbound: key, inbound: key) else {
-            fail("cannot make SRTP sessions for \(profile)")
-        }
+        guard let session = makeSession() else { fail("cannot make SRTP sessions for \(profile)") }
         sessions.append(session)
     }
     let made = cmr_heap_in_use()
