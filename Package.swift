@@ -209,7 +209,7 @@ let package = Package(
             name: "MediaPlaneTests",
             dependencies: [
                 "MediaPlane", "SIP", "RTP", "SRTP", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),

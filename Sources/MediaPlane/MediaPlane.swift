@@ -29,6 +29,11 @@ public struct MediaPlaneConfiguration: Sendable {
     /// An IPv6 address the browser leg also binds and offers as a second ICE host candidate
     /// (RFC 8445 §5.1.1.1), for browsers that reach the gateway over IPv6 only.
     public var ipv6Host: String?
+    /// How often each event loop plays out and transcodes the due frames of all its transcoding
+    /// sessions (at multiples of it on the monotonic clock). A frame waits up to this long after
+    /// its playout time, on top of the jitter buffer's delay; a longer tick batches more frames
+    /// per wake-up. At least 1 ms.
+    public var transcodingTick: Duration = .milliseconds(10)
 
     public init(
         bindHost: String, advertisedHost: String, ports: ClosedRange<Int>, mediaTimeout: Duration = .seconds(30),
@@ -64,11 +69,19 @@ public final class MediaPlane: Sendable {
     let fingerprint: SDPFingerprint
     let group: any EventLoopGroup
     let logger: Logger
+    /// The transcoding playout tick of each of the group's event loops, made once here: the
+    /// sessions on a loop share its tick, and finding it takes no lock.
+    let tickers: [ObjectIdentifier: TranscodingTicker]
 
     public init(configuration: MediaPlaneConfiguration, group: any EventLoopGroup, logger: Logger) throws {
         self.configuration = configuration
         self.group = group
         self.logger = logger
+        var tickers: [ObjectIdentifier: TranscodingTicker] = [:]
+        for loop in group.makeIterator() {
+            tickers[ObjectIdentifier(loop)] = TranscodingTicker(loop: loop, interval: .nanoseconds(configuration.transcodingTick.nanoseconds))
+        }
+        self.tickers = tickers
         pool = MediaPortPool(range: configuration.ports, host: configuration.bindHost)
         pool6 = configuration.ipv6Host.map { MediaPortPool(range: configuration.ports, host: $0) }
         certificate = try DTLSCertificate.loadOrCreate(directory: configuration.certificateDirectory)
@@ -146,7 +159,8 @@ public final class MediaPlane: Sendable {
                 mediaTimeout: configuration.mediaTimeout, iceTimeout: configuration.iceTimeout, consentTimeout: configuration.consentTimeout,
                 opus: OpusEncoder.Configuration(complexity: configuration.opusComplexity)
             ),
-            local: local, certificate: certificate, remoteFingerprint: offer.fingerprint, dtlsRole: offer.setup.answer, logger: callLogger
+            local: local, certificate: certificate, remoteFingerprint: offer.fingerprint, dtlsRole: offer.setup.answer, logger: callLogger,
+            ticker: ticker(for: loop)
         )
         session.onEnded = onEnded
         session.calleeSecured = sdes != nil
@@ -168,6 +182,12 @@ public final class MediaPlane: Sendable {
             register(browserSocket6, as: .browser6, session: session, pool: pool6)
         }
         return media
+    }
+
+    /// The playout tick of `loop`: the shared one of the group's loops (a loop the group did not
+    /// list when the plane was made gets a tick of its own).
+    func ticker(for loop: any EventLoop) -> TranscodingTicker {
+        tickers[ObjectIdentifier(loop)] ?? TranscodingTicker(loop: loop, interval: .nanoseconds(configuration.transcodingTick.nanoseconds))
     }
 
     /// Binds the SIP leg's video RTP and RTCP ports of a call that adds video, and returns the

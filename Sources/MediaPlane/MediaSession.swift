@@ -26,15 +26,17 @@ public enum MediaEndCause: String, Sendable, Hashable {
 /// One call's media: the browser leg (one UDP port: ICE-lite, DTLS-SRTP, RTP and RTCP
 /// multiplexed) and the SIP leg (RTP and RTCP ports), bridged by relaying or transcoding.
 ///
-/// Confined to one event loop: every method runs on ``loop``, and nothing here locks. Packets
-/// are handled in the receive callback and written to the other leg at once; writes are
-/// flushed once per read batch.
+/// Confined to one event loop: every method runs on ``loop``, and nothing here locks. Relayed
+/// packets are handled in the receive callback and sent to the other leg at once; channel
+/// writes are flushed once per read batch. Transcoded audio is only unprotected and buffered
+/// on arrival: the loop's shared ``TranscodingTicker`` plays it out, transcodes it and sends it
+/// with `sendto(2)`, for all the loop's transcoding sessions in one wake-up.
 ///
 /// RTCP is terminated per leg: each leg has its own ``RTCPReporter`` (the gateway's SSRC and
 /// CNAME on that leg, the sources heard on it). Reports from the peer are read (LSR, round-trip
 /// time); the gateway's own SR or RR with SDES goes out on the leg's schedule from the
 /// half-second tick, built in a buffer allocated once, and a BYE when the session closes.
-final class MediaSession: @unchecked Sendable {
+final class MediaSession: TranscodingTickTarget, @unchecked Sendable {
     enum Socket: Hashable, Sendable {
         case browser, callee, calleeRTCP, calleeVideo, calleeVideoRTCP
         /// The browser leg's IPv6 socket, when the gateway offers an IPv6 candidate.
@@ -92,9 +94,10 @@ final class MediaSession: @unchecked Sendable {
         didSet { updateBrowserDestination() }
     }
     private var dtlsTimer: Scheduled<Void>?
-    /// The next drain of the transcoding path's jitter buffers.
-    private var transcodingTimer: Scheduled<Void>?
-    private var transcodingDeadline: NIODeadline?
+    /// The playout tick of the loop's transcoding sessions, and this session's place on it while
+    /// it transcodes (from the first transcoding plan until it closes).
+    let ticker: TranscodingTicker
+    private(set) var tickRegistration: TranscodingTicker.Registration?
 
     // SIP leg.
     var calleeAddress: SocketAddress? {
@@ -159,9 +162,11 @@ final class MediaSession: @unchecked Sendable {
 
     init(
         loop: any EventLoop, configuration: Configuration, local: WebRTCTransportParameters,
-        certificate: DTLSCertificate, remoteFingerprint: SDPFingerprint, dtlsRole: SDPSetupRole, logger: Logger
+        certificate: DTLSCertificate, remoteFingerprint: SDPFingerprint, dtlsRole: SDPSetupRole, logger: Logger,
+        ticker: TranscodingTicker? = nil
     ) throws {
         self.loop = loop
+        self.ticker = ticker ?? TranscodingTicker(loop: loop)
         self.configuration = configuration
         self.local = local
         self.logger = logger
@@ -274,6 +279,7 @@ final class MediaSession: @unchecked Sendable {
         }
         if plan.mode == .transcode {
             transcoding = try? TranscodingPath(plan: plan, opus: configuration.opus, calleeSSRC: calleeSSRC)
+            joinTick()
         }
         updateVideo(plan.video, previous: nil)
         let now = NIODeadline.now()
@@ -303,6 +309,7 @@ final class MediaSession: @unchecked Sendable {
         }
         if plan.mode == .transcode, previous?.calleeAudio != plan.calleeAudio || previous?.browserAudio != plan.browserAudio {
             transcoding = try? TranscodingPath(plan: plan, opus: configuration.opus, calleeSSRC: calleeSSRC)
+            joinTick()
         }
         updateVideo(plan.video, previous: previous?.video)
         makeReporters(plan)
@@ -459,7 +466,8 @@ final class MediaSession: @unchecked Sendable {
         ended = true
         tick?.cancel()
         dtlsTimer?.cancel()
-        transcodingTimer?.cancel()
+        tickRegistration?.cancel()
+        tickRegistration = nil
         for channel in channels.values { channel.close(promise: nil) }
         channels = [:]
         for socket in [Socket.browser, .browser6, .callee] { detach(socket) }
@@ -732,9 +740,7 @@ final class MediaSession: @unchecked Sendable {
         guard let plan, let calleeAddress, !calleeHolding else { return }
         if plan.mode == .transcode, let transcoding {
             let now = NIODeadline.now()
-            let next = transcoding.browserToCallee(buffer, at: now) { packet in emitToCallee(packet, to: calleeAddress, at: now) }
-            statistics.callee.packetsSent = transcoding.sentToCallee
-            scheduleTranscoding(next)
+            transcoding.browserToCallee(buffer, at: now) { packet, length in emitToCallee(packet, length: length, at: now) }
             return
         }
         let calleeSSRC = self.calleeSSRC
@@ -763,9 +769,7 @@ final class MediaSession: @unchecked Sendable {
         guard let plan, let srtp, let browserAddress else { return }
         if plan.mode == .transcode, let transcoding {
             let now = NIODeadline.now()
-            let next = transcoding.calleeToBrowser(buffer, at: now) { packet in emitToBrowser(packet, srtp: srtp, to: browserAddress, at: now) }
-            statistics.browser.packetsSent = transcoding.sentToBrowser
-            scheduleTranscoding(next)
+            transcoding.calleeToBrowser(buffer, at: now) { packet, length in emitToBrowser(packet, length: length, srtp: srtp, at: now) }
             return
         }
         // Rebuilt under the announced SSRC with the BUNDLE MID extension (RFC 8843 §9.2), so the
@@ -798,50 +802,42 @@ final class MediaSession: @unchecked Sendable {
 
     // MARK: Transcoding playout
 
-    private func emitToCallee(_ packet: ByteBuffer, to address: SocketAddress, at now: NIODeadline) {
-        var packet = packet
-        trackSent(packet, on: .callee, at: now)
-        guard protectForCallee(&packet, rtcp: false) else { return }
-        send(packet, on: .callee, to: address)
+    /// Puts the session on its loop's playout tick, once.
+    private func joinTick() {
+        guard tickRegistration == nil, transcoding != nil, !isClosing else { return }
+        tickRegistration = ticker.register(self)
     }
 
-    private func emitToBrowser(_ packet: ByteBuffer, srtp: SRTPSession, to address: SocketAddress, at now: NIODeadline) {
-        var packet = packet
-        trackSent(packet, on: .browser, at: now)
-        guard (try? srtp.protectRTP(&packet)) != nil else { return }
-        send(packet, on: .browser, to: address)
-    }
-
-    /// Drains the transcoding path's jitter buffers again at `deadline`, unless an earlier drain
-    /// is already due.
-    private func scheduleTranscoding(_ deadline: NIODeadline?) {
-        guard let deadline, !ended else { return }
-        if let pending = transcodingDeadline, pending <= deadline { return }
-        transcodingTimer?.cancel()
-        transcodingDeadline = deadline
-        transcodingTimer = loop.scheduleTask(deadline: deadline) { [self] in
-            transcodingDeadline = nil
-            transcodingTimer = nil
-            drainTranscoding()
+    /// A transcoded packet (RTP, in `packet` from its start, `length` bytes) to the call centre:
+    /// protected there on an SRTP leg and sent with `sendto(2)`, as relayed audio is.
+    private func emitToCallee(_ packet: UnsafeMutableRawBufferPointer, length: Int, at now: NIODeadline) {
+        guard let destination = calleeDestination, let base = packet.baseAddress else { return }
+        trackSent(UnsafeRawBufferPointer(rebasing: packet[..<length]), on: .callee, at: now)
+        var sent = length
+        if calleeSecured {
+            guard let calleeSRTP, let protected = try? calleeSRTP.protectRTP(base, length: length, capacity: packet.count) else { return }
+            sent = protected
         }
+        destination.send(base, length: sent).count(bytes: sent, in: &statistics.callee)
     }
 
-    /// The frames of both directions whose playout time has come.
-    private func drainTranscoding() {
+    /// A transcoded packet to the browser: protected in place and sent with `sendto(2)`.
+    private func emitToBrowser(_ packet: UnsafeMutableRawBufferPointer, length: Int, srtp: SRTPSession, at now: NIODeadline) {
+        guard let destination = browserDestination, let base = packet.baseAddress else { return }
+        trackSent(UnsafeRawBufferPointer(rebasing: packet[..<length]), on: .browser, at: now)
+        guard let protected = try? srtp.protectRTP(base, length: length, capacity: packet.count) else { return }
+        destination.send(base, length: protected).count(bytes: protected, in: &statistics.browser)
+    }
+
+    /// The frames of both directions whose playout time has come at `now` (the loop's tick).
+    func transcodingTick(at now: NIODeadline) {
         guard let transcoding, !ended else { return }
-        let now = NIODeadline.now()
-        var next: NIODeadline?
-        if let calleeAddress, !calleeHolding {
-            next = transcoding.toCallee.drain(at: now) { packet in emitToCallee(packet, to: calleeAddress, at: now) }
-            statistics.callee.packetsSent = transcoding.sentToCallee
+        if calleeAddress != nil, !calleeHolding {
+            _ = transcoding.toCallee.drain(at: now) { packet, length in emitToCallee(packet, length: length, at: now) }
         }
-        if let srtp, let browserAddress {
-            let browserNext = transcoding.toBrowser.drain(at: now) { packet in emitToBrowser(packet, srtp: srtp, to: browserAddress, at: now) }
-            statistics.browser.packetsSent = transcoding.sentToBrowser
-            if let browserNext { next = next.map { min($0, browserNext) } ?? browserNext }
+        if let srtp, browserAddress != nil {
+            _ = transcoding.toBrowser.drain(at: now) { packet, length in emitToBrowser(packet, length: length, srtp: srtp, at: now) }
         }
-        flush(.browser)
-        scheduleTranscoding(next)
     }
 
     /// An RTP packet for the browser in `buffer`: `fields`, the MID extension when negotiated,

@@ -8,9 +8,20 @@ import SIP
 /// numbers and timestamps. The buffer puts reordered packets back in order and absorbs
 /// arrival jitter (its delay follows the measured jitter, changed only at talkspurt starts);
 /// lost packets are concealed by the decoder (from Opus FEC in the next packet when it is
-/// there) rather than skipped, so the outgoing stream stays continuous. The caller drains each
-/// direction again at the deadline ``receive`` and ``drain`` return.
+/// there) rather than skipped, so the outgoing stream stays continuous.
+///
+/// A packet that arrives only goes into its direction's buffer (``Direction/insert(_:at:emit:)``;
+/// telephone events go out at once); the caller plays each direction out with
+/// ``Direction/drain(at:emit:)`` from a periodic tick (the event loop's ``TranscodingTicker``),
+/// so that a frame plays at the first tick at or after its playout time.
+///
+/// Outgoing packets are built in the direction's own buffer and handed to `emit` as that buffer
+/// and the packet's length: the buffer has room after the packet for an SRTP trailer, so the
+/// caller protects in place and sends from there.
 final class TranscodingPath {
+    /// Gets each outgoing packet: the buffer it is in (from its start, with room after it) and its length.
+    typealias Emit = (UnsafeMutableRawBufferPointer, Int) -> Void
+
     /// One direction.
     final class Direction {
         let transcoder: Transcoder
@@ -31,7 +42,7 @@ final class TranscodingPath {
         var lastAdvance: UInt32 = 0
         var sent = 0
         var marker = true
-        /// Preallocated output: RTP header and payload.
+        /// Preallocated output: RTP header and payload, and room after them for the SRTP trailer.
         let output: UnsafeMutableRawBufferPointer
         /// The encoder's output, before the header goes in front of it.
         let encoded: UnsafeMutableRawBufferPointer
@@ -81,9 +92,9 @@ final class TranscodingPath {
             following.deallocate()
         }
 
-        /// Takes one RTP packet in at `now` and transcodes what is due; `emit` gets each
-        /// outgoing packet. Returns when to drain again (nil: nothing buffered).
-        func receive(_ packet: ByteBuffer, at now: NIODeadline, emit: (ByteBuffer) -> Void) -> NIODeadline? {
+        /// Takes one RTP packet in at `now`: audio into the jitter buffer, to be played out by
+        /// ``drain(at:emit:)``; a telephone event out at once through `emit`.
+        func insert(_ packet: ByteBuffer, at now: NIODeadline, emit: Emit) {
             packet.withUnsafeReadableBytes { bytes in
                 guard let header = try? RTPHeader(parsing: bytes), header.payloadLength > 0 else { return }
                 if header.payloadType == inputEventType {
@@ -101,12 +112,11 @@ final class TranscodingPath {
                 // A new stream (SSRC, or a jump) restarts the outgoing one: marker bit.
                 if outcome == .resynchronised { marker = true }
             }
-            return drain(at: now, emit: emit)
         }
 
         /// Transcodes every frame whose playout time has come, concealing the missing ones.
         /// Returns when the next one is due (nil: nothing buffered).
-        func drain(at now: NIODeadline, emit: (ByteBuffer) -> Void) -> NIODeadline? {
+        func drain(at now: NIODeadline, emit: Emit) -> NIODeadline? {
             // Gaps found overdue together (an outage that ended): up to three are concealed, the
             // rest only keep the timeline, and the stream restarts with the marker bit.
             var overdue = 0
@@ -138,7 +148,7 @@ final class TranscodingPath {
 
         /// One telephone-event packet onto the output stream: the output's payload type,
         /// sequence numbers and clock; the end packets stay three.
-        private func relayEvent(_ header: RTPHeader, _ payload: UnsafeRawBufferPointer, emit: (ByteBuffer) -> Void) {
+        private func relayEvent(_ header: RTPHeader, _ payload: UnsafeRawBufferPointer, emit: Emit) {
             guard let outputEventType, var events, let event = try? TelephoneEvent(parsing: payload) else { return }
             let converted = events.convert(timestamp: header.timestamp, marker: header.marker, event: event)
             self.events = events
@@ -151,12 +161,10 @@ final class TranscodingPath {
             guard let total = try? writer.finish(payload: UnsafeRawBufferPointer(eventBytes)) else { return }
             sequence &+= 1
             sent += 1
-            var buffer = ByteBuffer()
-            buffer.writeBytes(UnsafeRawBufferPointer(rebasing: output[..<total]))
-            emit(buffer)
+            emit(output, total)
         }
 
-        private func encodeFrame(emit: (ByteBuffer) -> Void, _ body: (UnsafeMutableRawBufferPointer) throws -> Int) {
+        private func encodeFrame(emit: Emit, _ body: (UnsafeMutableRawBufferPointer) throws -> Int) {
             let payloadArea = encoded
             guard let length = try? body(payloadArea), length > 0 else { return }
             let fields = RTPHeaderFields(marker: marker, payloadType: outputPayloadType, sequenceNumber: sequence, timestamp: timestamp, ssrc: ssrc)
@@ -171,10 +179,7 @@ final class TranscodingPath {
             lastAdvance = UInt32(truncatingIfNeeded: samples * UInt64(outputClockRate) / UInt64(max(transcoder.source.sampleRate, 1)))
             timestamp &+= lastAdvance
             sent += 1
-            var buffer = ByteBuffer()
-            buffer.reserveCapacity(total + 32)
-            buffer.writeBytes(UnsafeRawBufferPointer(rebasing: output[..<total]))
-            emit(buffer)
+            emit(output, total)
         }
     }
 
@@ -203,16 +208,14 @@ final class TranscodingPath {
     var sentToCallee: Int { toCallee.sent }
     var sentToBrowser: Int { toBrowser.sent }
 
-    /// A packet from the browser at `now`; returns when to drain this direction again.
-    @discardableResult
-    func browserToCallee(_ packet: ByteBuffer, at now: NIODeadline = .now(), emit: (ByteBuffer) -> Void) -> NIODeadline? {
-        toCallee.receive(packet, at: now, emit: emit)
+    /// A packet from the browser at `now`, into the direction to the call centre.
+    func browserToCallee(_ packet: ByteBuffer, at now: NIODeadline = .now(), emit: Emit) {
+        toCallee.insert(packet, at: now, emit: emit)
     }
 
-    /// A packet from the call centre at `now`; returns when to drain this direction again.
-    @discardableResult
-    func calleeToBrowser(_ packet: ByteBuffer, at now: NIODeadline = .now(), emit: (ByteBuffer) -> Void) -> NIODeadline? {
-        toBrowser.receive(packet, at: now, emit: emit)
+    /// A packet from the call centre at `now`, into the direction to the browser.
+    func calleeToBrowser(_ packet: ByteBuffer, at now: NIODeadline = .now(), emit: Emit) {
+        toBrowser.insert(packet, at: now, emit: emit)
     }
 }
 

@@ -34,23 +34,38 @@ struct TranscodingPathTests {
         return ByteBuffer(bytes: bytes[..<count])
     }
 
-    /// Plays `packets` into one direction of `path` as they would arrive (`spacing` apart, or
-    /// at the given offsets), draining at every deadline the path asks for, and until it is
-    /// empty at the end.
-    static func play(
-        _ path: TranscodingPath, toBrowser: Bool, _ packets: [(packet: ByteBuffer, at: Int)]
-    ) -> [ByteBuffer] {
-        var out: [ByteBuffer] = []
+    /// Plays `packets` into one direction of `path` as they would arrive (at the given
+    /// offsets, in milliseconds), playing out at every multiple of `tick` as the loop's
+    /// playout tick does (a tick due at an arrival's time runs first), and on until the
+    /// direction is empty. Returns what went out, with when (in milliseconds).
+    static func playTimed(
+        _ path: TranscodingPath, toBrowser: Bool, tick: Int = 10, _ packets: [(packet: ByteBuffer, at: Int)]
+    ) -> [(packet: ByteBuffer, at: Int)] {
+        var out: [(packet: ByteBuffer, at: Int)] = []
         let start = NIODeadline.uptimeNanoseconds(1_000_000_000)
         let direction = toBrowser ? path.toBrowser : path.toCallee
-        var next: NIODeadline?
-        for (packet, milliseconds) in packets {
-            let now = start + .milliseconds(Int64(milliseconds))
-            while let due = next, due <= now { next = direction.drain(at: due) { out.append($0) } }
-            next = direction.receive(packet, at: now) { out.append($0) }
+        var clock = 0
+        func emit(at milliseconds: Int) -> TranscodingPath.Emit {
+            { buffer, length in out.append((ByteBuffer(bytes: UnsafeRawBufferPointer(rebasing: buffer[..<length])), milliseconds)) }
         }
-        while let due = next { next = direction.drain(at: due) { out.append($0) } }
+        for (packet, milliseconds) in packets {
+            while clock <= milliseconds {
+                _ = direction.drain(at: start + .milliseconds(Int64(clock)), emit: emit(at: clock))
+                clock += tick
+            }
+            direction.insert(packet, at: start + .milliseconds(Int64(milliseconds)), emit: emit(at: milliseconds))
+        }
+        // On until nothing is buffered (a bound, so that a bug cannot hang the test).
+        for _ in 0..<1000 {
+            let next = direction.drain(at: start + .milliseconds(Int64(clock)), emit: emit(at: clock))
+            clock += tick
+            if next == nil { break }
+        }
         return out
+    }
+
+    static func play(_ path: TranscodingPath, toBrowser: Bool, tick: Int = 10, _ packets: [(packet: ByteBuffer, at: Int)]) -> [ByteBuffer] {
+        playTimed(path, toBrowser: toBrowser, tick: tick, packets).map(\.packet)
     }
 
     typealias Arrival = (packet: ByteBuffer, at: Int)

@@ -100,13 +100,15 @@ enum GatewayProcess {
         }
         let plane: MediaPlane
         do {
-            plane = try MediaPlane(
-                configuration: MediaPlaneConfiguration(
-                    bindHost: "127.0.0.1", advertisedHost: "127.0.0.1", ports: ports, mediaTimeout: .seconds(600),
-                    iceTimeout: .seconds(60), consentTimeout: .seconds(60), opusComplexity: complexity, certificateDirectory: directory
-                ),
-                group: group, logger: logger
+            var configuration = MediaPlaneConfiguration(
+                bindHost: "127.0.0.1", advertisedHost: "127.0.0.1", ports: ports, mediaTimeout: .seconds(600),
+                iceTimeout: .seconds(60), consentTimeout: .seconds(60), opusComplexity: complexity, certificateDirectory: directory
             )
+            // TRANSCODING_TICK_MS: the transcoding playout tick (the server's default otherwise).
+            if let text = getenv("TRANSCODING_TICK_MS").map({ String(cString: $0) }), let milliseconds = Int(text), milliseconds > 0 {
+                configuration.transcodingTick = .milliseconds(milliseconds)
+            }
+            plane = try MediaPlane(configuration: configuration, group: group, logger: logger)
         } catch {
             fail("MediaPlane: \(error)")
         }
