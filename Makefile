@@ -55,9 +55,11 @@ bench-sip-memory:
 	SWITCHBOARD_BIN=$(CURDIR)/.build/release/switchboard bash Benchmarks/sip_dialog_memory.sh
 
 bench-media-relay:
+	@bash scripts/install-deps.sh --bench
 	SWIFT=$(SWIFT) bash Benchmarks/media_relay.sh
 
 bench-media-transcode:
+	@bash scripts/install-deps.sh --bench
 	SWIFT=$(SWIFT) bash Benchmarks/media_transcode.sh
 
 clean:

@@ -11,8 +11,9 @@ want_debs=(
 # coturn is the TURN relay of Tests/EndToEnd/test_turn.py (started by the test itself).
 # pesq builds a C extension (gcc, python3-dev); the speech for its test comes from espeak-ng.
 want_py=(pytest requests schemathesis websockets selenium aiortc numpy scipy pesq)
-# Benchmarks also compare against Kamailio: `install-deps.sh --bench`.
-if [ "${1:-}" = "--bench" ]; then want_debs+=(kamailio); fi
+# Benchmarks also compare against Kamailio, and resample their speech with sox:
+# `install-deps.sh --bench`.
+if [ "${1:-}" = "--bench" ]; then want_debs+=(kamailio sox); fi
 
 sudo_cmd=()
 if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
