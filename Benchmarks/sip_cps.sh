@@ -14,7 +14,8 @@
 #
 # Tuning: BENCH_WINDOW (seconds per rate, 10), BENCH_RATES (calls/s to try, in order,
 # "50 100 200 300 400 600 800 1000 1200 1500 2000 2500 3000"), BENCH_LIMIT (most concurrent
-# calls for SIPp -l, 2000), BENCH_KAMAILIO (1; 0 skips the Kamailio run).
+# calls for SIPp -l, 2000), BENCH_KAMAILIO (1; 0 skips the Kamailio run), BENCH_SIP_THREADS (the
+# gateway's --sip-threads, 1).
 # SIPp statistics and logs, Kamailio's and the server's logs are kept in Benchmarks/.out/sip/.
 # Exit status: 0 on a clean run; 1 if something did not start, or if not even the lowest rate
 # passed through the gateway (there would be no figure to report).
@@ -27,6 +28,7 @@ window=${BENCH_WINDOW:-10}
 rates=${BENCH_RATES:-"50 100 200 300 400 600 800 1000 1200 1500 2000 2500 3000"}
 limit=${BENCH_LIMIT:-2000}
 with_kamailio=${BENCH_KAMAILIO:-1}
+sip_threads=${BENCH_SIP_THREADS:-1}
 # Socket buffers of the SIPp processes (the default, 64 KiB, drops datagrams in bursts at a few
 # thousand calls a second, and a lost message costs a call a 500 ms retransmission).
 sipp_buffer=${BENCH_SIPP_BUFFER:-8388608}
@@ -83,7 +85,7 @@ trap cleanup EXIT
 # -- the gateway ---------------------------------------------------------------------------------
 
 SWITCHBOARD_BOOTSTRAP_KEY=$key "$bin" serve \
-    --http-host 127.0.0.1 --http-port "$http_port" --sip-port "$sip_port" \
+    --http-host 127.0.0.1 --http-port "$http_port" --sip-port "$sip_port" --sip-threads "$sip_threads" \
     --data-dir "$work/data" \
     >"$out/server.stdout.log" 2>"$out/server.stderr.log" &
 server_pid=$!
@@ -216,7 +218,7 @@ case "$bin" in *release*) build=release ;; esac
 cat <<EOF
 
 ===================== Switchboard SIP call-rate benchmark =====================
-binary        $bin ($build)
+binary        $bin ($build), --sip-threads $sip_threads
 load          SIPp uac_call.xml -> uas_answer_at_once.xml over UDP on 127.0.0.1:
               INVITE/200/ACK, 0 s hold, BYE/200, no media; ${window}s per rate, -l $limit
 rates tried   $rates

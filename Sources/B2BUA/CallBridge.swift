@@ -114,7 +114,9 @@ struct CallBridges {
     var browserReoffers: [SIPTransactionKey: String] = [:]
     /// Callers' INVITEs whose destination's name is being resolved.
     var resolving: Set<SIPTransactionKey> = []
-    var activeByTrunk: [String: Int] = [:]
+    /// Live calls per trunk, shared by every signalling core (a trunk's `maxConcurrentCalls`
+    /// counts all of them).
+    let activeByTrunk: TrunkCallCounts
 
     struct DialogKey: Hashable {
         var callID: String
@@ -126,18 +128,12 @@ struct CallBridges {
         return String(generator.next() as UInt64, radix: 36) + String(generator.next() as UInt32, radix: 36)
     }
 
-    static func makeCallID(host: String) -> String {
-        var generator = SIPRandom()
-        return String(generator.next() as UInt64, radix: 36) + String(generator.next() as UInt64, radix: 36) + "@" + host
-    }
-
     mutating func insert(_ bridge: CallBridge) {
         calls[bridge.record.id] = bridge
         dialogs[DialogKey(callID: bridge.caller.callID, localTag: bridge.caller.localTag)] = (bridge.record.id, .caller)
         dialogs[DialogKey(callID: bridge.callee.callID, localTag: bridge.callee.localTag)] = (bridge.record.id, .callee)
         if let key = bridge.callerInvite { byCallerInvite[key] = bridge.record.id }
         if let key = bridge.calleeInvite { byCalleeInvite[key] = bridge.record.id }
-        if let trunk = bridge.trunkId { activeByTrunk[trunk, default: 0] += 1 }
     }
 
     mutating func remove(_ id: String) {
@@ -154,10 +150,7 @@ struct CallBridges {
         dialogs[DialogKey(callID: bridge.callee.callID, localTag: bridge.callee.localTag)] = nil
         if let key = bridge.callerInvite { byCallerInvite[key] = nil }
         if let key = bridge.calleeInvite { byCalleeInvite[key] = nil }
-        if let trunk = bridge.trunkId {
-            activeByTrunk[trunk, default: 1] -= 1
-            if activeByTrunk[trunk] == 0 { activeByTrunk[trunk] = nil }
-        }
+        if let trunk = bridge.trunkId { activeByTrunk.release(trunk) }
     }
 }
 
@@ -206,7 +199,9 @@ extension SignallingCore {
             respond(to: serverKey, with: SIPMessage.response(to: invite, statusCode: 502))
             return
         }
-        if let trunk = target.trunk, let limit = trunk.maxConcurrentCalls, bridges.activeByTrunk[trunk.id, default: 0] >= limit {
+        // The trunk's place is taken here (every core counts against the same limit) and given
+        // back when the call is removed, or below if it never starts.
+        if let trunk = target.trunk, !bridges.activeByTrunk.reserve(trunk.id, limit: trunk.maxConcurrentCalls) {
             var busy = SIPMessage.response(to: invite, statusCode: 503, toTag: CallBridges.makeTag())
             busy.headers.add(.retryAfter, "5")
             respond(to: serverKey, with: busy)
@@ -215,6 +210,7 @@ extension SignallingCore {
         guard let from = try? invite.from, let to = try? invite.to, let callerCallID = invite.callID,
             let contact = (try? invite.contacts)?.addresses.first
         else {
+            if let trunk = target.trunk { bridges.activeByTrunk.release(trunk.id) }
             respond(to: serverKey, with: SIPMessage.response(to: invite, statusCode: 400))
             return
         }
@@ -234,7 +230,7 @@ extension SignallingCore {
         headers.add(.maxForwards, String(max(0, ((try? invite.maxForwards) ?? 70) - 1)))
         headers.add(.from, presentedFrom.description)
         headers.add(.to, calleeTo.description)
-        let calleeCallID = CallBridges.makeCallID(host: host)
+        let calleeCallID = configuration.shard.makeCallID(host: host)
         headers.add(.callID, calleeCallID)
         headers.add(.cseq, SIPCSeq(sequence: 1, method: .invite).description)
         headers.add(.contact, self.contact(towards: target.peer))
@@ -254,6 +250,7 @@ extension SignallingCore {
             calleeBody = body
             headers.add(.contentType, "application/sdp")
         case .refused(let status, let reason):
+            if let trunk = target.trunk { bridges.activeByTrunk.release(trunk.id) }
             respond(to: serverKey, with: SIPMessage.response(to: invite, statusCode: status, reasonPhrase: reason, toTag: callerTag))
             return
         }
@@ -284,6 +281,7 @@ extension SignallingCore {
         callLog.record(record)
         if media != nil { callLog.expectMediaReport(callId: callId) }
         guard let clientKey = startClient(outbound, to: target.peer) else {
+            if let trunk = target.trunk { bridges.activeByTrunk.release(trunk.id) }
             media?.close()
             respond(to: serverKey, with: SIPMessage.response(to: invite, statusCode: 500))
             return

@@ -174,6 +174,9 @@ final class SignallingCore: @unchecked Sendable {
         var dnsServer: SocketAddress? = nil
         /// The SIP over TLS port, when the gateway listens for it (Via and Contact of TLS legs).
         var tlsPort: Int? = nil
+        /// Which of the cores sharing the SIP port this one is: it owns the dialogs whose
+        /// Call-IDs route to it, and makes its outbound legs' Call-IDs route to itself.
+        var shard: SIPShard = .single
     }
 
     let configuration: Configuration
@@ -189,7 +192,7 @@ final class SignallingCore: @unchecked Sendable {
     private var transactionTimers: [TransactionRef: TransactionTimers] = [:]
     /// The core's timers; set with the event loop.
     private(set) var timers: CoreTimers?
-    var bridges = CallBridges()
+    var bridges: CallBridges
     /// Browsers connected over SIP-over-WebSocket, by connection number.
     var browsers: [Int: BrowserEndpoint] = [:]
     var nextBrowserID = 1
@@ -214,9 +217,10 @@ final class SignallingCore: @unchecked Sendable {
 
     init(
         configuration: Configuration, trunks: TrunkService, callLog: CallLog, mediaPlane: MediaPlane? = nil,
-        callRouting: (any CallRouting)? = nil, logger: Logger
+        callRouting: (any CallRouting)? = nil, trunkCalls: TrunkCallCounts = TrunkCallCounts(), logger: Logger
     ) {
         self.configuration = configuration
+        self.bridges = CallBridges(activeByTrunk: trunkCalls)
         self.mediaPlane = mediaPlane
         self.callRouting = callRouting
         self.refusals = RateLimiter(perMinute: configuration.refusalsPerSecond * 60, burst: configuration.refusalsPerSecond)

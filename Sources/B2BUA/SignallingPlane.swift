@@ -3,6 +3,7 @@ public import Logging
 public import MediaPlane
 import NIOCore
 import NIOPosix
+import SIP
 public import NIOSSL
 public import ServiceLifecycle
 
@@ -26,13 +27,18 @@ public final class SignallingPlane: Service, CallSignalling, @unchecked Sendable
         /// SIP over TLS: the port, and the server certificate and key it presents.
         public var tlsPort: Int?
         public var tls: TLSConfiguration?
+        /// Signalling cores, each on an event loop of its own with its own socket on the SIP
+        /// port: SIP/UDP dialogs are spread over them by Call-ID. SIP over TCP, TLS and
+        /// WebSocket runs on the first.
+        public var threads: Int
 
         public init(
             bindHost: String, port: Int, advertisedHost: String, httpBaseURL: String, product: String,
             maxCallDuration: Duration = .seconds(4 * 3600), refusalsPerSecond: Int = 10, maxStreamConnections: Int = 10_000,
             unknownSource: UnknownSourcePolicy = .reject, dnsServer: String? = nil,
-            tlsPort: Int? = nil, tls: TLSConfiguration? = nil
+            tlsPort: Int? = nil, tls: TLSConfiguration? = nil, threads: Int = 1
         ) {
+            self.threads = max(1, threads)
             self.bindHost = bindHost
             self.port = port
             self.advertisedHost = advertisedHost
@@ -48,7 +54,9 @@ public final class SignallingPlane: Service, CallSignalling, @unchecked Sendable
         }
     }
 
-    private let core: SignallingCore
+    /// The cores, by shard index; the first also takes SIP over TCP, TLS and WebSocket.
+    private let cores: [SignallingCore]
+    private var core: SignallingCore { cores[0] }
     private let configuration: Configuration
     private let logger: Logger
 
@@ -58,22 +66,39 @@ public final class SignallingPlane: Service, CallSignalling, @unchecked Sendable
     ) {
         self.configuration = configuration
         self.logger = logger
-        core = SignallingCore(
-            configuration: .init(
-                advertisedHost: configuration.advertisedHost, port: configuration.port, httpBaseURL: configuration.httpBaseURL,
-                product: configuration.product, maxCallDuration: configuration.maxCallDuration,
-                refusalsPerSecond: configuration.refusalsPerSecond, maxStreamConnections: configuration.maxStreamConnections,
-                unknownSource: configuration.unknownSource,
-                dnsServer: (configuration.dnsServer.flatMap(DNSServerAddress.init) ?? DNSServerAddress.system())?.address,
-                tlsPort: configuration.tls == nil ? nil : configuration.tlsPort
-            ),
-            trunks: trunks, callLog: callLog, mediaPlane: mediaPlane, callRouting: callRouting, logger: logger
-        )
+        let dnsServer = (configuration.dnsServer.flatMap(DNSServerAddress.init) ?? DNSServerAddress.system())?.address
+        let trunkCalls = TrunkCallCounts()
+        cores = (0..<configuration.threads).map { index in
+            SignallingCore(
+                configuration: .init(
+                    advertisedHost: configuration.advertisedHost, port: configuration.port, httpBaseURL: configuration.httpBaseURL,
+                    product: configuration.product, maxCallDuration: configuration.maxCallDuration,
+                    refusalsPerSecond: configuration.refusalsPerSecond, maxStreamConnections: configuration.maxStreamConnections,
+                    unknownSource: configuration.unknownSource, dnsServer: dnsServer,
+                    tlsPort: configuration.tls == nil ? nil : configuration.tlsPort,
+                    shard: SIPShard(index: index, count: configuration.threads)
+                ),
+                trunks: trunks, callLog: callLog, mediaPlane: mediaPlane, callRouting: callRouting, trunkCalls: trunkCalls, logger: logger
+            )
+        }
     }
 
     public func run() async throws {
         let group = MultiThreadedEventLoopGroup.singleton
-        let channel = try await SIPUDPTransport.bind(host: configuration.bindHost, port: configuration.port, core: core, group: group)
+        // One loop per core, distinct while the group has enough (it has one per CPU).
+        let loops = Array(group.makeIterator())
+        let transports = cores.enumerated().map { index, core in
+            SIPUDPTransport(core: core, shard: core.configuration.shard, eventLoop: loops[index % loops.count])
+        }
+        SIPUDPTransport.connect(transports)
+        var sockets: [any Channel] = []
+        for transport in transports {
+            sockets.append(
+                try await SIPUDPTransport.bind(host: configuration.bindHost, port: configuration.port, transport: transport, sharingPort: transports.count > 1)
+            )
+        }
+        let udpSockets = sockets
+        let channel = udpSockets[0]
         let tcp = try await SIPStreamConnection.listen(host: configuration.bindHost, port: configuration.port, core: core, coreLoop: channel.eventLoop, group: group)
         let secure: (any Channel)?
         if let tlsPort = core.configuration.tlsPort, let tls = configuration.tls {
@@ -85,24 +110,33 @@ public final class SignallingPlane: Service, CallSignalling, @unchecked Sendable
         } else {
             secure = nil
         }
-        logger.info("SIP listening", metadata: ["udp": "\(configuration.bindHost):\(configuration.port)", "tcp": "\(configuration.bindHost):\(configuration.port)"])
+        logger.info(
+            "SIP listening",
+            metadata: [
+                "udp": "\(configuration.bindHost):\(configuration.port)", "tcp": "\(configuration.bindHost):\(configuration.port)",
+                "threads": "\(cores.count)",
+            ])
         await withGracefulShutdownHandler {
             try? await channel.closeFuture.get()
         } onGracefulShutdown: {
-            channel.close(promise: nil)
+            for socket in udpSockets { socket.close(promise: nil) }
             tcp.close(promise: nil)
             secure?.close(promise: nil)
         }
     }
 
+    /// Ends the call on whichever core has it.
     public func hangup(callId: String) async -> Bool {
-        guard let loop = core.eventLoop else { return false }
-        let core = self.core
-        return (try? await loop.submit { () -> Bool in
-            guard core.bridges.calls[callId] != nil else { return false }
-            core.hangup(callId: callId, by: .api, cause: "hung up through the API")
-            return true
-        }.get()) ?? false
+        for core in cores {
+            guard let loop = core.eventLoop else { continue }
+            let found = (try? await loop.submit { () -> Bool in
+                guard core.bridges.calls[callId] != nil else { return false }
+                core.hangup(callId: callId, by: .api, cause: "hung up through the API")
+                return true
+            }.get()) ?? false
+            if found { return true }
+        }
+        return false
     }
 }
 

@@ -66,6 +66,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Requests from SIP sources that no trunk admits: reject (403, rate-limited) or drop (no answer).")
     var unknownSource = Environment.string("UNKNOWN_SOURCE") ?? "reject"
 
+    @Option(help: "Signalling threads: SIP/UDP calls are spread over this many event loops by Call-ID (TCP, TLS and WebSocket run on the first).")
+    var sipThreads = Environment.int("SIP_THREADS") ?? 1
+
     @Option(help: "DNS server for host names in destinations, HOST:PORT (default: the first nameserver in /etc/resolv.conf).")
     var dnsServer = Environment.string("DNS_SERVER")
 
@@ -129,6 +132,7 @@ struct Serve: AsyncParsableCommand {
     func validate() throws {
         guard (0...65535).contains(httpPort) else { throw ValidationError("--http-port must be 0-65535") }
         guard (1...65535).contains(sipPort) else { throw ValidationError("--sip-port must be 1-65535") }
+        guard (1...64).contains(sipThreads) else { throw ValidationError("--sip-threads must be 1-64") }
         if let sipTlsPort, !(1...65535).contains(sipTlsPort) { throw ValidationError("--sip-tls-port must be 1-65535") }
         guard PortRange(rtpPorts) != nil else { throw ValidationError("--rtp-ports must be LOW-HIGH with 1024 <= LOW < HIGH <= 65535") }
         if let publicIpv6 {
@@ -260,7 +264,7 @@ struct Serve: AsyncParsableCommand {
                 httpBaseURL: "\(scheme)://\(httpHost):\(httpPort)", product: "Switchboard/\(Switchboard.version)",
                 maxCallDuration: .seconds(maxCallDuration),
                 unknownSource: UnknownSourcePolicy(rawValue: unknownSource) ?? .reject, dnsServer: dnsServer,
-                tlsPort: sipTlsPort, tls: tls?.serverConfiguration
+                tlsPort: sipTlsPort, tls: tls?.serverConfiguration, threads: sipThreads
             ),
             trunks: trunks, callLog: callLog, mediaPlane: media, callRouting: CRMRouter(logger: logger), logger: logger
         )
