@@ -78,16 +78,7 @@ struct TranscodedCallTests {
             browserSRTP: try SRTPSession(outbound: browserKey, inbound: gatewayKey)
         )
         let browserAddress = try SocketAddress(ipAddress: "127.0.0.1", port: Int(browser.port))
-        for _ in 0..<500 {
-            let ready = try await call.onLoop { session in
-                guard session.plan != nil, session.channels[.browser] != nil, session.channels[.callee] != nil else { return false }
-                session.browserAddress = browserAddress
-                session.srtp = try SRTPSession(keys: keys)
-                return true
-            }
-            if ready { return call }
-            try await Task.sleep(for: .milliseconds(10))
-        }
+        if try await SessionKeying.install(on: call.session, browserAddress: browserAddress, keys: keys) { return call }
         call.finish()
         throw SRTPError.malformedPacket
     }
