@@ -111,16 +111,7 @@ struct RelayPathTests {
     }
 
     static func open(ports: ClosedRange<Int>) async throws -> Call {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("relay-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        let plane = try MediaPlane(
-            configuration: MediaPlaneConfiguration(
-                bindHost: "127.0.0.1", advertisedHost: "127.0.0.1", ports: ports, mediaTimeout: .seconds(600), iceTimeout: .seconds(600),
-                certificateDirectory: directory
-            ),
-            group: group, logger: Logger(label: "test")
-        )
+        let (plane, group, directory) = try RealSocketCall.plane(ports: ports, name: "relay")
         let browser = try PeerSocket()
         let callee = try PeerSocket()
         let media = try plane.openBrowserCall(offer: MediaPlanTests.browser(VideoUpgradeTests.audioOnly), calleeCodecs: [.pcmu], callId: "r1") { _ in }
@@ -134,7 +125,7 @@ struct RelayPathTests {
             plane: plane, group: group, directory: directory, media: media, browser: browser, callee: callee, browserSRTP: browserSRTP
         )
         let browserAddress = try SocketAddress(ipAddress: "127.0.0.1", port: Int(browser.port))
-        if try await SessionKeying.install(on: call.session, browserAddress: browserAddress, keys: keys) { return call }
+        if try await RealSocketCall.installKeys(on: call.session, browserAddress: browserAddress, keys: keys) { return call }
         call.finish()
         throw SRTPError.malformedPacket
     }

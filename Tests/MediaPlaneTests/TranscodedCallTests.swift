@@ -56,16 +56,7 @@ struct TranscodedCallTests {
     }
 
     static func open(ports: ClosedRange<Int>) async throws -> Call {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("transcode-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        let plane = try MediaPlane(
-            configuration: MediaPlaneConfiguration(
-                bindHost: "127.0.0.1", advertisedHost: "127.0.0.1", ports: ports, mediaTimeout: .seconds(600), iceTimeout: .seconds(600),
-                certificateDirectory: directory
-            ),
-            group: group, logger: Logger(label: "test")
-        )
+        let (plane, group, directory) = try RealSocketCall.plane(ports: ports, name: "transcode")
         let browser = try PeerSocket(timeout: .seconds(2))
         let callee = try PeerSocket(timeout: .seconds(2))
         let media = try plane.openBrowserCall(offer: MediaPlanTests.browser(Self.opusOffer), calleeCodecs: [.pcmu], callId: "t1") { _ in }
@@ -78,7 +69,7 @@ struct TranscodedCallTests {
             browserSRTP: try SRTPSession(outbound: browserKey, inbound: gatewayKey)
         )
         let browserAddress = try SocketAddress(ipAddress: "127.0.0.1", port: Int(browser.port))
-        if try await SessionKeying.install(on: call.session, browserAddress: browserAddress, keys: keys) { return call }
+        if try await RealSocketCall.installKeys(on: call.session, browserAddress: browserAddress, keys: keys) { return call }
         call.finish()
         throw SRTPError.malformedPacket
     }
