@@ -78,7 +78,7 @@ public enum XMLRPCDecoder {
             case CSWITCHBOARD_XML_READ_DOCTYPE:
                 throw XMLRPCFault(code: XMLRPCFault.invalidRequest, message: "a DOCTYPE (DTD, entity declarations) is not allowed in XML-RPC")
             case CSWITCHBOARD_XML_READ_MALFORMED:
-                let text = message.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+                let text = Walker.representable(message.withUnsafeBufferPointer { String(cString: $0.baseAddress!) })
                 let detail = "line \(line): \(text.isEmpty ? "libxml2 error \(code)" : text)"
                 switch UInt32(bitPattern: code) {
                 case XML_ERR_UNKNOWN_ENCODING.rawValue, XML_ERR_UNSUPPORTED_ENCODING.rawValue:
@@ -365,6 +365,21 @@ struct Walker {
         var name = node.pointee.name.map { String(cString: $0) } ?? ""
         if let prefix = node.pointee.ns?.pointee.prefix { name = String(cString: prefix) + ":" + name }
         return "<\(name)>"
+    }
+
+    /// libxml2's message quotes the input, which may hold characters XML 1.0 forbids (C0
+    /// controls other than tab, LF and CR, U+FFFE, U+FFFF): the fault carries U+FFFD for them,
+    /// as the encoder would write them, so that it reaches the client as it was made.
+    static func representable(_ text: String) -> String {
+        var scalars = String.UnicodeScalarView()
+        for scalar in text.unicodeScalars {
+            switch scalar.value {
+            case 0x09, 0x0A, 0x0D: scalars.append(scalar)
+            case 0x00..<0x20, 0xFFFE, 0xFFFF: scalars.append("\u{FFFD}")
+            default: scalars.append(scalar)
+            }
+        }
+        return String(scalars)
     }
 
     private static func isBlank(_ content: UnsafeMutablePointer<xmlChar>?) -> Bool {

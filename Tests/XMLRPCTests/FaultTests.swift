@@ -32,6 +32,20 @@ struct FaultTests {
         #expect(callFault(bytes("<methodCall><methodName>x</methodName></methodCall>") + [0] + bytes("<junk"))?.code == XMLRPCFault.invalidCharacter)
     }
 
+    /// libxml2 quotes the bad namespace URI, U+FFFE included; the fault carries U+FFFD instead
+    /// (XML cannot), so it comes back from its own encoding unchanged.
+    @Test func faultMessagesHoldOnlyWhatXMLCarries() throws {
+        // A fuzzer's find: an invalid UTF-8 byte and U+FFFE in a namespace URI.
+        let document = bytes("<?xml version=\"1.0\"?><methodCall xmlns:ex=\"http://ws") + [0x8F] + bytes(".apache.org/xmlrpc") + [0xEF, 0xBF, 0xBE]
+            + bytes("/namespaces/extensions\"><methodName>x</methodName><params><param><value><ex:i8>5000000000</ex:i8>alue>")
+            + bytes("<i8>-922337203685faultCode4775808</i8></value></param></params></methodCall>")
+        let fault = try #require(callFault(document))
+        #expect(fault.code == XMLRPCFault.parseError)
+        #expect(fault.message.contains("\u{FFFD}"))
+        #expect(!fault.message.unicodeScalars.contains { $0.value == 0xFFFE })
+        #expect(throws: fault) { try XMLRPCDecoder.methodResponse(XMLRPCEncoder.fault(fault)) }
+    }
+
     @Test func utf16IsUnsupported() {
         var utf16: [UInt8] = [0xFF, 0xFE]
         for unit in "<methodCall><methodName>x</methodName></methodCall>".utf16 { utf16 += [UInt8(unit & 0xFF), UInt8(unit >> 8)] }
