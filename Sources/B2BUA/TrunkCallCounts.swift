@@ -23,9 +23,4 @@ final class TrunkCallCounts: Sendable {
             counts[trunk] = live > 0 ? live : nil
         }
     }
-
-    /// Live calls on `trunk`.
-    func live(_ trunk: String) -> Int {
-        counts.withLock { $0[trunk, default: 0] }
-    }
 }
