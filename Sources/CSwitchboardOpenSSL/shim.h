@@ -10,6 +10,7 @@
 #include <openssl/rand.h>
 #include <openssl/opensslv.h>
 #include <openssl/sha.h>
+#include <malloc.h>
 
 // Macros are not visible to Swift: wrap the ones the DTLS driver needs.
 static inline long cswitchboard_DTLS_get_timeout_ms(SSL *ssl) {

@@ -253,6 +253,7 @@ final class MediaSession: TranscodingTickTarget, @unchecked Sendable {
         dtls = nil
         dtlsTimer?.cancel()
         dtlsTimer = nil
+        HeapTrimmer.shared.noteRelease()
     }
 
     /// The NTP wallclock at `deadline`.
@@ -462,6 +463,7 @@ final class MediaSession: TranscodingTickTarget, @unchecked Sendable {
             onClosed?(statistics)
             MediaMetrics.shared.sessions.decrement()
             MediaMetrics.shared.ended.increment()
+            HeapTrimmer.shared.noteRelease()
         }
         ended = true
         tick?.cancel()
