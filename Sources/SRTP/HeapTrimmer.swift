@@ -1,5 +1,6 @@
 import CSwitchboardOpenSSL
 import Dispatch
+import Glibc
 import Synchronization
 
 /// Gives the kernel back the memory a burst of call set-ups leaves free in the allocator.
@@ -16,7 +17,9 @@ import Synchronization
 /// so a loop allocating meanwhile waits for it; the relay path does not allocate per packet).
 /// Later releases during that delay join the same trim.
 public final class HeapTrimmer: Sendable {
-    public static let shared = HeapTrimmer()
+    /// The process's trimmer. `SWITCHBOARD_HEAP_TRIM=0` turns it off (for before/after
+    /// measurements of the resident set).
+    public static let shared = HeapTrimmer(threshold: getenv("SWITCHBOARD_HEAP_TRIM").map { String(cString: $0) } == "0" ? .max : 32)
 
     /// Releases (each about one DTLS handshake's state) that make a trim worth its cost.
     let threshold: Int
