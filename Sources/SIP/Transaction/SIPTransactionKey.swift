@@ -14,8 +14,28 @@
 /// that loops back with one of our own branches never matches a client transaction.
 public struct SIPTransactionKey: Sendable, Hashable, CustomStringConvertible {
     /// The method the key matches: the request method, with ACK mapped to INVITE.
-    public let method: SIPMethod
-    let identity: Identity
+    public var method: SIPMethod { storage.method }
+    var identity: Identity { storage.identity }
+
+    /// The key's fields in one immutable object: a key is copied into several tables and every
+    /// timer handle, and a copy of one reference is one retain, where copying the fields
+    /// themselves retains each string and goes through the enum's outlined copy.
+    private final class Storage: Sendable {
+        let method: SIPMethod
+        let identity: Identity
+        /// The hash of method and identity, computed once: a key is looked up in several tables
+        /// per message (the transaction table, the B2BUA's indexes), each of which would hash
+        /// its strings again.
+        let hashCode: Int
+
+        init(method: SIPMethod, identity: Identity, hashCode: Int) {
+            self.method = method
+            self.identity = identity
+            self.hashCode = hashCode
+        }
+    }
+
+    private let storage: Storage
 
     enum Identity: Sendable, Hashable {
         case branch(String, sentBy: SentBy?)
@@ -38,27 +58,21 @@ public struct SIPTransactionKey: Sendable, Hashable, CustomStringConvertible {
         var topVia: SIPVia
     }
 
-    /// The hash of method and identity, computed once: a key is looked up in several tables per
-    /// message (the transaction table, the B2BUA's indexes), each of which would hash its
-    /// strings again.
-    private let hashCode: Int
-
     init(method: SIPMethod, identity: Identity) {
         let method = method == .ack ? SIPMethod.invite : method
-        self.method = method
-        self.identity = identity
         var hasher = Hasher()
         hasher.combine(method)
         hasher.combine(identity)
-        hashCode = hasher.finalize()
+        storage = Storage(method: method, identity: identity, hashCode: hasher.finalize())
     }
 
     public static func == (lhs: SIPTransactionKey, rhs: SIPTransactionKey) -> Bool {
-        lhs.hashCode == rhs.hashCode && lhs.method == rhs.method && lhs.identity == rhs.identity
+        if lhs.storage === rhs.storage { return true }
+        return lhs.storage.hashCode == rhs.storage.hashCode && lhs.method == rhs.method && lhs.identity == rhs.identity
     }
 
     public func hash(into hasher: inout Hasher) {
-        hasher.combine(hashCode)
+        hasher.combine(storage.hashCode)
     }
 
     /// The key of a client transaction for a request it sends. The request's top Via must
