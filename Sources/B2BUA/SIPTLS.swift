@@ -133,7 +133,7 @@ extension SignallingCore {
 extension Transaction {
     /// The transport could not deliver the transaction's messages.
     mutating func transportFailed() -> SIPTransactionActions {
-        switch self {
+        switch consume self {
         case .inviteClient(var t, let peer):
             let actions = t.transportFailed()
             self = .inviteClient(t, peer: peer)
@@ -142,7 +142,8 @@ extension Transaction {
             let actions = t.transportFailed()
             self = .nonInviteClient(t, peer: peer)
             return actions
-        case .inviteServer, .nonInviteServer:
+        case let other:
+            self = other
             return .none
         }
     }

@@ -28,7 +28,7 @@ enum Transaction {
     }
 
     mutating func timerFired(_ timer: SIPTransactionTimer) -> SIPTransactionActions {
-        switch self {
+        switch consume self {
         case .inviteServer(var t, let peer):
             let actions = t.timerFired(timer)
             self = .inviteServer(t, peer: peer)
@@ -49,7 +49,7 @@ enum Transaction {
     }
 
     mutating func sendResponse(_ response: SIPMessage) -> SIPTransactionActions {
-        switch self {
+        switch consume self {
         case .inviteServer(var t, let peer):
             let actions = t.sendResponse(response)
             self = .inviteServer(t, peer: peer)
@@ -58,13 +58,14 @@ enum Transaction {
             let actions = t.sendResponse(response)
             self = .nonInviteServer(t, peer: peer)
             return actions
-        case .inviteClient, .nonInviteClient:
+        case let other:
+            self = other
             return .none
         }
     }
 
     mutating func receiveResponse(_ response: SIPMessage) -> SIPTransactionActions {
-        switch self {
+        switch consume self {
         case .inviteClient(var t, let peer):
             let actions = t.receiveResponse(response)
             self = .inviteClient(t, peer: peer)
@@ -73,13 +74,14 @@ enum Transaction {
             let actions = t.receiveResponse(response)
             self = .nonInviteClient(t, peer: peer)
             return actions
-        case .inviteServer, .nonInviteServer:
+        case let other:
+            self = other
             return .none
         }
     }
 
     mutating func receiveRetransmission() -> SIPTransactionActions {
-        switch self {
+        switch consume self {
         case .inviteServer(var t, let peer):
             let actions = t.receiveRetransmission()
             self = .inviteServer(t, peer: peer)
@@ -88,16 +90,28 @@ enum Transaction {
             let actions = t.receiveRetransmission()
             self = .nonInviteServer(t, peer: peer)
             return actions
-        case .inviteClient, .nonInviteClient:
+        case let other:
+            self = other
             return .none
         }
     }
 
     mutating func receiveACK(_ ack: SIPMessage) -> SIPTransactionActions {
-        guard case .inviteServer(var t, let peer) = self else { return .none }
-        let actions = t.receiveACK(ack)
-        self = .inviteServer(t, peer: peer)
-        return actions
+        switch consume self {
+        case .inviteServer(var t, let peer):
+            let actions = t.receiveACK(ack)
+            self = .inviteServer(t, peer: peer)
+            return actions
+        case let other:
+            self = other
+            return .none
+        }
+    }
+
+    /// Applies `event` where the transaction is stored and returns its actions with the peer.
+    mutating func apply(_ event: (inout Transaction) -> SIPTransactionActions) -> (SIPTransactionActions, SIPPeer) {
+        let actions = event(&self)
+        return (actions, peer)
     }
 }
 
@@ -305,11 +319,11 @@ final class SignallingCore: @unchecked Sendable {
 
     /// Applies `event` to the transaction and performs what it asks for.
     func drive(_ side: TransactionSide, _ key: SIPTransactionKey, _ event: (inout Transaction) -> SIPTransactionActions) {
-        let stored = side == .server ? table[server: key] : table[client: key]
-        guard var transaction = stored else { return }
-        let actions = event(&transaction)
-        if side == .server { table[server: key] = transaction } else { table[client: key] = transaction }
-        perform(actions, side: side, key: key, peer: transaction.peer)
+        // In place, through the table's `_modify`: no copy of the machine (its messages) out of
+        // the table and back. `event` only touches the transaction, never the table.
+        let outcome = side == .server ? table[server: key]?.apply(event) : table[client: key]?.apply(event)
+        guard let (actions, peer) = outcome else { return }
+        perform(actions, side: side, key: key, peer: peer)
     }
 
     func respond(to key: SIPTransactionKey, with response: SIPMessage) {
