@@ -17,7 +17,12 @@ public struct SIPHeaderField: Sendable, Hashable {
     }
 
     static func sanitized(_ value: String) -> String {
-        guard value.utf8.contains(where: { $0 == SIPBytes.cr || $0 == SIPBytes.lf }) else { return value }
+        // Every field a message is built with passes here: scan its bytes in place rather than
+        // through the view's generic iterator.
+        let clean = value.utf8.withContiguousStorageIfAvailable { bytes in
+            !bytes.contains { $0 == SIPBytes.cr || $0 == SIPBytes.lf }
+        } ?? !value.utf8.contains { $0 == SIPBytes.cr || $0 == SIPBytes.lf }
+        guard !clean else { return value }
         return String(decoding: value.utf8.map { $0 == SIPBytes.cr || $0 == SIPBytes.lf ? SIPBytes.space : $0 }, as: UTF8.self)
     }
 }

@@ -3,6 +3,18 @@ import Testing
 
 @Suite("Header names, lists and typed values")
 struct SIPHeaderTests {
+    @Test("CR and LF in a field's value become spaces; a clean value is kept as it is")
+    func valuesCannotInjectLines() throws {
+        #expect(SIPHeaderField(name: .subject, value: "hello").value == "hello")
+        #expect(SIPHeaderField(name: .subject, value: "a\r\nX-Injected: 1").value == "a  X-Injected: 1")
+        #expect(SIPHeaderField(name: .subject, value: "\n").value == " ")
+        let long = String(repeating: "abcdefgh", count: 40)
+        #expect(SIPHeaderField(name: .subject, value: long).value == long)
+        #expect(SIPHeaderField(name: .subject, value: long + "\r" + long).value == long + " " + long)
+        let sliced = String(("xx" + long + "\nyy").dropFirst(2))
+        #expect(SIPHeaderField(name: .subject, value: sliced).value == long + " yy")
+    }
+
     @Test(arguments: [
         ("i", "Call-ID"), ("m", "Contact"), ("e", "Content-Encoding"), ("l", "Content-Length"),
         ("c", "Content-Type"), ("f", "From"), ("s", "Subject"), ("k", "Supported"), ("t", "To"),

@@ -67,8 +67,9 @@ public struct SIPTransactionKey: Sendable, Hashable, CustomStringConvertible {
     }
 
     public static func == (lhs: SIPTransactionKey, rhs: SIPTransactionKey) -> Bool {
-        if lhs.storage === rhs.storage { return true }
-        return lhs.storage.hashCode == rhs.storage.hashCode && lhs.method == rhs.method && lhs.identity == rhs.identity
+        let left = lhs.storage, right = rhs.storage
+        if left === right { return true }
+        return left.hashCode == right.hashCode && left.method == right.method && left.identity == right.identity
     }
 
     public func hash(into hasher: inout Hasher) {
