@@ -19,7 +19,10 @@ import Synchronization
 public final class HeapTrimmer: Sendable {
     /// The process's trimmer. `SWITCHBOARD_HEAP_TRIM=0` turns it off (for before/after
     /// measurements of the resident set).
-    public static let shared = HeapTrimmer(threshold: getenv("SWITCHBOARD_HEAP_TRIM").map { String(cString: $0) } == "0" ? .max : 32)
+    public static let shared = HeapTrimmer(threshold: getenv("SWITCHBOARD_HEAP_TRIM").map { String(cString: $0) } == "0" ? .max : defaultThreshold)
+
+    /// About 1.5 MiB of freed handshake state.
+    static let defaultThreshold = 32
 
     /// Releases (each about one DTLS handshake's state) that make a trim worth its cost.
     let threshold: Int
@@ -28,13 +31,13 @@ public final class HeapTrimmer: Sendable {
     private let scheduled = Atomic<Bool>(false)
     private let trims = Atomic<Int>(0)
 
-    init(threshold: Int = 32, delay: DispatchTimeInterval = .seconds(1)) {
+    init(threshold: Int = defaultThreshold, delay: DispatchTimeInterval = .seconds(1)) {
         self.threshold = threshold
         self.delay = delay
     }
 
-    /// How many trims have run (for tests and diagnostics).
-    public var trimCount: Int { trims.load(ordering: .relaxed) }
+    /// How many trims have run.
+    var trimCount: Int { trims.load(ordering: .relaxed) }
 
     /// A session freed the state of one handshake (or its whole self).
     public func noteRelease() {
