@@ -24,6 +24,13 @@ enum SRTPLibrary {
         }
     }
 
+    /// Runs `body` while no session is being made and the library is not being initialised
+    /// (under the same lock): for the heap trim, so that it never runs inside libsrtp2's or
+    /// NSS's set-up.
+    static func exclusively<T>(_ body: () -> T) -> T {
+        initialised.withLock { _ in body() }
+    }
+
     /// Held while ``withCryptoBackend(_:_:)`` runs its body: one pinned backend at a time.
     private static let pinned = Mutex(())
 
