@@ -13,7 +13,8 @@
 #     perf    also `perf record -g` of the server over the window (Benchmarks/.out/sip-load/perf.data)
 #   KEEP seconds: after the load, the resident set, again after KEEP idle seconds, and after a
 #     malloc_trim(0) called into the server with gdb (what stays resident once every call and
-#     transaction has ended)
+#     transaction has ended); glibc's malloc_stats before and after the trim go to the server's
+#     log (Benchmarks/.out/sip-load/server.log): in use against what the arenas hold
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -80,7 +81,7 @@ if [ -n "${KEEP:-}" ]; then
     echo "resident after the load: $(awk '/VmRSS/ { print $2, $3 }' /proc/"$server_pid"/status)"
     sleep "$KEEP"
     echo "resident after $KEEP s idle: $(awk '/VmRSS/ { print $2, $3 }' /proc/"$server_pid"/status)"
-    gdb -p "$server_pid" -batch -ex 'call (int)malloc_trim(0)' >/dev/null 2>&1 || echo "sip_load: gdb could not attach"
+    gdb -p "$server_pid" -batch -ex 'call (void)malloc_stats()' -ex 'call (int)malloc_trim(0)' -ex 'call (void)malloc_stats()' >/dev/null 2>&1 || echo "sip_load: gdb could not attach"
     echo "resident after malloc_trim(0): $(awk '/VmRSS/ { print $2, $3 }' /proc/"$server_pid"/status)"
 fi
 python3 - "$out" "$rate" "$window" "$(getconf CLK_TCK)" <<'EOF'

@@ -548,11 +548,11 @@ extension SignallingCore {
     /// A client transaction ended without a final response (timeout or transport error).
     func clientFailed(_ request: SIPMessage, clientKey: SIPTransactionKey, reason: SIPTransactionTermination) {
         if let relay = bridges.relays.removeValue(forKey: clientKey) {
-            if relay.videoReoffer, let original = table[server: relay.serverKey]?.request {
+            if relay.videoReoffer, let original = table[server: relay.serverKey]?.machine.request {
                 browserVideoReofferAnswered(SIPMessage.response(to: request, statusCode: 408), status: 408, relay: relay, original: original)
                 return
             }
-            respond(to: relay.serverKey, with: SIPMessage.response(to: table[server: relay.serverKey]?.request ?? request, statusCode: 408))
+            respond(to: relay.serverKey, with: SIPMessage.response(to: table[server: relay.serverKey]?.machine.request ?? request, statusCode: 408))
             return
         }
         if let callId = bridges.refreshes.removeValue(forKey: clientKey) {
@@ -596,7 +596,7 @@ extension SignallingCore {
     // MARK: Cancel and hang-up
 
     func callerCancelled(inviteKey: SIPTransactionKey) {
-        if bridges.resolving.remove(inviteKey) != nil, let invite = table[server: inviteKey]?.request {
+        if bridges.resolving.remove(inviteKey) != nil, let invite = table[server: inviteKey]?.machine.request {
             respond(to: inviteKey, with: SIPMessage.response(to: invite, statusCode: 487, toTag: CallBridges.makeTag()))
             return
         }
@@ -616,7 +616,7 @@ extension SignallingCore {
     /// CANCEL towards the callee, once it has sent a provisional response (§9.1).
     func cancelCallee(of callId: String) {
         guard let bridge = bridges.calls[callId], let key = bridge.calleeInvite,
-            case .inviteClient(let ict, _)? = table[client: key]
+            case .inviteClient(let ict, _)? = table[client: key]?.machine
         else { return }
         guard ict.canSendCancel else {
             bridge.cancelWhenProvisional = true
@@ -772,7 +772,7 @@ extension SignallingCore {
     /// The other side answered a relayed in-dialog request: pass the answer back.
     func relayedResponse(_ response: SIPMessage, relay: RelayedRequest, clientKey: SIPTransactionKey) {
         guard let status = response.statusCode, status >= 101 else { return }
-        guard let original = table[server: relay.serverKey]?.request, let bridge = bridges.calls[relay.callId] else {
+        guard let original = table[server: relay.serverKey]?.machine.request, let bridge = bridges.calls[relay.callId] else {
             if status >= 200 { bridges.relays[clientKey] = nil }
             return
         }

@@ -107,11 +107,18 @@ enum Transaction {
             return .none
         }
     }
+}
 
-    /// Applies `event` where the transaction is stored and returns its actions with the peer.
-    mutating func apply(_ event: (inout Transaction) -> SIPTransactionActions) -> (SIPTransactionActions, SIPPeer) {
-        let actions = event(&self)
-        return (actions, peer)
+/// One entry of the core's transaction table: the machine and the timers it armed. A reference,
+/// so that the table's buckets hold a key and a pointer (a table that grew at a peak and keeps
+/// its capacity holds 16 bytes a bucket, not the machine's few hundred), the machine is driven
+/// where it lives, and its timers are found without a second table.
+final class TransactionEntry {
+    var machine: Transaction
+    var timers = TransactionTimers()
+
+    init(_ machine: Transaction) {
+        self.machine = machine
     }
 }
 
@@ -202,8 +209,7 @@ final class SignallingCore: @unchecked Sendable {
     /// Looks up names in destinations (RFC 3263); nil without a nameserver.
     var dnsResolver: DNSResolver?
 
-    var table = SIPTransactionTable<Transaction>(minimumCapacity: 1024)
-    private var transactionTimers: [TransactionRef: TransactionTimers] = [:]
+    var table = SIPTransactionTable<TransactionEntry>(minimumCapacity: 1024)
     /// The core's timers; set with the event loop.
     private(set) var timers: CoreTimers?
     var bridges: CallBridges
@@ -290,18 +296,20 @@ final class SignallingCore: @unchecked Sendable {
             if message.method == .invite {
                 var ist = SIPInviteServerTransaction(request: message, reliability: reliability)
                 let actions = ist.receiveRequest()
-                table[server: key] = .inviteServer(ist, peer: peer)
-                perform(actions, side: .server, key: key, peer: peer)
+                let entry = TransactionEntry(.inviteServer(ist, peer: peer))
+                table[server: key] = entry
+                perform(actions, side: .server, key: key, entry: entry)
             } else {
                 var nist = SIPNonInviteServerTransaction(request: message, reliability: reliability)
                 let actions = nist.receiveRequest()
-                table[server: key] = .nonInviteServer(nist, peer: peer)
-                perform(actions, side: .server, key: key, peer: peer)
+                let entry = TransactionEntry(.nonInviteServer(nist, peer: peer))
+                table[server: key] = entry
+                perform(actions, side: .server, key: key, entry: entry)
             }
         case .cancel(let key, let cancelling):
             var nist = SIPNonInviteServerTransaction(request: message, reliability: peer.reliability)
             _ = nist.receiveRequest()
-            table[server: key] = .nonInviteServer(nist, peer: peer)
+            table[server: key] = TransactionEntry(.nonInviteServer(nist, peer: peer))
             guard let cancelling else {
                 if isSilenced(peer) {
                     table[server: key] = nil
@@ -319,11 +327,11 @@ final class SignallingCore: @unchecked Sendable {
 
     /// Applies `event` to the transaction and performs what it asks for.
     func drive(_ side: TransactionSide, _ key: SIPTransactionKey, _ event: (inout Transaction) -> SIPTransactionActions) {
-        // In place, through the table's `_modify`: no copy of the machine (its messages) out of
-        // the table and back. `event` only touches the transaction, never the table.
-        let outcome = side == .server ? table[server: key]?.apply(event) : table[client: key]?.apply(event)
-        guard let (actions, peer) = outcome else { return }
-        perform(actions, side: side, key: key, peer: peer)
+        // In place, in the entry: no copy of the machine (its messages) out of the table and
+        // back. `event` only touches the transaction, never the table.
+        guard let entry = side == .server ? table[server: key] : table[client: key] else { return }
+        let actions = event(&entry.machine)
+        perform(actions, side: side, key: key, entry: entry)
     }
 
     func respond(to key: SIPTransactionKey, with response: SIPMessage) {
@@ -336,18 +344,21 @@ final class SignallingCore: @unchecked Sendable {
         if request.method == .invite {
             guard var ict = try? SIPInviteClientTransaction(request: request, reliability: peer.reliability) else { return nil }
             let actions = ict.sendRequest()
-            table[client: key] = .inviteClient(ict, peer: peer)
-            perform(actions, side: .client, key: key, peer: peer)
+            let entry = TransactionEntry(.inviteClient(ict, peer: peer))
+            table[client: key] = entry
+            perform(actions, side: .client, key: key, entry: entry)
         } else {
             var nict = SIPNonInviteClientTransaction(request: request, reliability: peer.reliability)
             let actions = nict.sendRequest()
-            table[client: key] = .nonInviteClient(nict, peer: peer)
-            perform(actions, side: .client, key: key, peer: peer)
+            let entry = TransactionEntry(.nonInviteClient(nict, peer: peer))
+            table[client: key] = entry
+            perform(actions, side: .client, key: key, entry: entry)
         }
         return key
     }
 
-    func perform(_ actions: SIPTransactionActions, side: TransactionSide, key: SIPTransactionKey, peer: SIPPeer) {
+    func perform(_ actions: SIPTransactionActions, side: TransactionSide, key: SIPTransactionKey, entry: TransactionEntry) {
+        let peer = entry.machine.peer
         for action in actions {
             switch action {
             case .send(let message):
@@ -363,37 +374,34 @@ final class SignallingCore: @unchecked Sendable {
             case .deliverResponse(let response):
                 handleResponse(response, clientKey: key)
             case .startTimer(let timer, let delay):
-                schedule(TimerID(transaction: TransactionRef(side: side, key: key), timer: timer), after: delay)
+                guard let timers else { break }
+                let index = Int(timer.rawValue)
+                // A re-armed timer replaces the earlier one of its kind.
+                timers.cancel(entry.timers.handles[index])
+                entry.timers.handles[index] = timers.schedule(after: delay, .transaction(TimerID(transaction: TransactionRef(side: side, key: key), timer: timer)))
             case .cancelTimers(let set):
-                guard let timers, let armed = transactionTimers[TransactionRef(side: side, key: key)] else { break }
+                guard let timers else { break }
                 var bits = set.rawValue
                 while bits != 0 {
                     let index = bits.trailingZeroBitCount
                     bits &= bits - 1
-                    if index < armed.handles.count { timers.cancel(armed.handles[index]) }
+                    if index < entry.timers.handles.count { timers.cancel(entry.timers.handles[index]) }
                 }
             case .terminate(let reason):
-                if let armed = transactionTimers.removeValue(forKey: TransactionRef(side: side, key: key)), let timers {
-                    for index in armed.handles.indices { timers.cancel(armed.handles[index]) }
+                if let timers {
+                    for index in entry.timers.handles.indices { timers.cancel(entry.timers.handles[index]) }
                 }
-                let removed = side == .server ? table[server: key] : table[client: key]
-                if side == .server { table[server: key] = nil } else { table[client: key] = nil }
-                if reason != .normal, side == .client, let removed {
-                    clientFailed(removed.request, clientKey: key, reason: reason)
+                // Only this entry: the TU may have put another under the key meanwhile.
+                if side == .server {
+                    if table[server: key] === entry { table[server: key] = nil }
+                } else if table[client: key] === entry {
+                    table[client: key] = nil
+                }
+                if reason != .normal, side == .client {
+                    clientFailed(entry.machine.request, clientKey: key, reason: reason)
                 }
             }
         }
-    }
-
-    private func schedule(_ id: TimerID, after delay: Duration) {
-        guard let timers else { return }
-        let index = Int(id.timer.rawValue)
-        let handle = timers.schedule(after: delay, .transaction(id))
-        var armed = transactionTimers[id.transaction] ?? TransactionTimers()
-        // A re-armed timer replaces the earlier one of its kind.
-        timers.cancel(armed.handles[index])
-        armed.handles[index] = handle
-        transactionTimers[id.transaction] = armed
     }
 
     private func transactionTimerFired(_ id: TimerID) {
