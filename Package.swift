@@ -48,6 +48,7 @@ let package = Package(
             name: "B2BUA",
             dependencies: [
                 "SIP", "Control", "MediaPlane",
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

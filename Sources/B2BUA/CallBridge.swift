@@ -136,6 +136,13 @@ struct CallBridges {
         if let key = bridge.calleeInvite { byCalleeInvite[key] = bridge.record.id }
     }
 
+    /// The caller's INVITE got its final response: a CANCEL can no longer end the call, and the
+    /// INVITE's key leaves the index (kept, it would outlive the call).
+    mutating func finishCallerInvite(of bridge: CallBridge) {
+        if let key = bridge.callerInvite { byCallerInvite[key] = nil }
+        bridge.callerInvite = nil
+    }
+
     mutating func remove(_ id: String) {
         guard let bridge = calls.removeValue(forKey: id) else { return }
         bridge.media?.close()
@@ -453,7 +460,7 @@ extension SignallingCore {
         bridge.answer = answer
         if let key = bridge.callerInvite {
             respond(to: key, with: answer)
-            bridge.callerInvite = nil
+            bridges.finishCallerInvite(of: bridge)
         }
         bridge.durationLimit = after(configuration.maxCallDuration) { [self] in
             hangup(callId: callId, by: .system, cause: "maximum call duration reached")
@@ -608,7 +615,7 @@ extension SignallingCore {
         bridge.record.endedAt = Date()
         callLog.record(bridge.record)
         respond(to: inviteKey, with: SIPMessage.response(to: bridge.callerInviteRequest, statusCode: 487, toTag: bridge.caller.localTag))
-        bridge.callerInvite = nil
+        bridges.finishCallerInvite(of: bridge)
         bridges.calls[callId] = bridge
         cancelCallee(of: callId)
     }
@@ -640,7 +647,7 @@ extension SignallingCore {
             callLog.record(bridge.record)
             if let key = bridge.callerInvite {
                 respond(to: key, with: SIPMessage.response(to: bridge.callerInviteRequest, statusCode: 487, toTag: bridge.caller.localTag))
-                bridge.callerInvite = nil
+                bridges.finishCallerInvite(of: bridge)
             }
             bridges.calls[callId] = bridge
             cancelCallee(of: callId)

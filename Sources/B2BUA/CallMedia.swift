@@ -137,7 +137,7 @@ extension SignallingCore {
         callLog.record(bridge.record)
         if let key = bridge.callerInvite {
             respond(to: key, with: SIPMessage.response(to: bridge.callerInviteRequest, statusCode: 488, toTag: bridge.caller.localTag))
-            bridge.callerInvite = nil
+            bridges.finishCallerInvite(of: bridge)
         }
         bridges.calls[callId] = bridge
         sendInDialog(.bye, on: .callee, of: callId)

@@ -256,6 +256,10 @@ final class SignallingCore: @unchecked Sendable {
         timers.onTransactionTimer = { [unowned self] id in transactionTimerFired(id) }
         timers.around = { [unowned udp] body in udp.batching(body) }
         self.timers = timers
+        let gauges = SignallingGauges(core: configuration.shard.index)
+        eventLoop.scheduleRepeatedTask(initialDelay: SignallingGauges.interval, delay: SignallingGauges.interval) { [weak self] _ in
+            if let self { gauges.sample(self) }
+        }
         if let server = configuration.dnsServer {
             dnsResolver = DNSResolver(server: server, eventLoop: eventLoop, logger: logger)
         }

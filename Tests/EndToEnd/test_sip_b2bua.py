@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
+import requests
 
 from sip_support import (
     FINAL_STATUSES,
@@ -471,3 +472,62 @@ def test_lossy_udp_ten_calls(tmp_path: Path, admin: Client, sip_port: int, trunk
     assert len(mine) == 10, f"{len(mine)} calls recorded for 10 placed: {[c.get('status') for c in mine]}"
     bad = [c for c in mine if c.get("status") != "completed" or c.get("hangupBy") != "caller"]
     assert not bad, f"calls not completed by the caller: {bad}"
+
+
+# --------------------------------------------------------------------------------------------
+# State after calls
+
+
+def _sip_gauges(server: ServerProcess) -> dict[str, float]:
+    """The signalling cores' gauges from /metrics, summed over cores (and sides)."""
+    text = requests.get(server.url + "/metrics", timeout=5).text
+    totals: dict[str, float] = {}
+    for line in text.splitlines():
+        match = re.match(r"^(switchboard_sip_[a-z_]+)(\{[^}]*\})? ([0-9.eE+-]+)$", line)
+        if match:
+            totals[match.group(1)] = totals.get(match.group(1), 0.0) + float(match.group(3))
+    return totals
+
+
+def _settled_gauges(server: ServerProcess, deadline_s: float = 8.0) -> dict[str, float]:
+    """The gauges once two samples (taken more than the 1 s sampling period apart) agree."""
+    deadline = time.monotonic() + deadline_s
+    last = _sip_gauges(server)
+    while time.monotonic() < deadline:
+        time.sleep(1.2)
+        current = _sip_gauges(server)
+        if current == last:
+            return current
+        last = current
+    return last
+
+
+def test_ended_calls_leave_no_state_behind(tmp_path: Path, server: ServerProcess, admin: Client, sip_port: int,
+                                           trunks) -> None:
+    """Ten answered calls, each hung up by the caller: once they have ended, the core holds no
+    call and no index entry for them (transactions may still wait out their timers). Last in
+    the module: every call of the tests before it (cancelled, refused, re-INVITEd, hung up over
+    the API, lossy) must have left nothing behind either."""
+    before = _settled_gauges(server)
+    for name in ("switchboard_sip_calls", "switchboard_sip_call_index_entries", "switchboard_sip_transactions"):
+        assert name in before, f"{name} missing from /metrics: {before}"
+    assert before["switchboard_sip_calls"] == 0 and before["switchboard_sip_call_index_entries"] == 0, \
+        f"state left by the calls of earlier tests: {before}"
+    uas = uas_for(tmp_path, "uas_answer_at_once.xml", calls=10)
+    t = trunks(uas.port)
+    uac = uac_for(tmp_path, "uac_call.xml", sip_port, calls=10, rate=10, rate_period_ms=1000)
+    run_pair(uas, uac)
+    assert_success(uas, uac)
+    deadline = time.monotonic() + 15
+    while True:
+        mine = [c for c in list_calls(admin) if (c.get("source") or {}).get("trunkId") == t.pbx["id"]]
+        if len(mine) >= 10 and all(c.get("status") == "completed" for c in mine) or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert len(mine) == 10 and all(c.get("status") == "completed" for c in mine), [c.get("status") for c in mine]
+    after = _settled_gauges(server)
+    assert after["switchboard_sip_transactions"] > before["switchboard_sip_transactions"], \
+        f"the calls' transactions (waiting out Timer J/L) are not counted: {before} -> {after}"
+    assert after["switchboard_sip_calls"] == before["switchboard_sip_calls"], f"calls left bridged: {before} -> {after}"
+    assert after["switchboard_sip_call_index_entries"] == before["switchboard_sip_call_index_entries"], \
+        f"index entries outlived their calls: {before} -> {after}"
