@@ -192,6 +192,33 @@ def parse_message_log(text: str) -> list[SipMessage]:
 # --------------------------------------------------------------------------------------------
 # SIPp processes
 
+# Ports given to the SIPp runs of this process (a run binds its ports only when it starts).
+_handed_out: set[int] = set()
+
+
+def free_media_ports(count: int) -> int:
+    """The first of `count` consecutive UDP ports on 127.0.0.1 that are all free now and were
+    not given to another SIPp run."""
+    for _ in range(200):
+        first = free_port()
+        block = range(first, first + count)
+        if first + count > 65536 or any(port in _handed_out for port in block):
+            continue
+        probes = []
+        try:
+            for port in block:
+                probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                probes.append(probe)
+                probe.bind((LOCALHOST, port))
+        except OSError:
+            continue
+        finally:
+            for probe in probes:
+                probe.close()
+        _handed_out.update(block)
+        return first
+    raise RuntimeError(f"no {count} consecutive free UDP ports found")
+
 
 class Sipp:
     """One SIPp process running one scenario, with its traces in `workdir`.
@@ -230,11 +257,10 @@ class Sipp:
         self.remote = remote
         self.transport = transport
         self.port = port or free_port()
+        _handed_out.add(self.port)
         # SIPp binds the media port and the next three (RTCP, video RTP and RTCP): none may be
-        # the SIP port.
-        self.media_port = free_port()
-        while self.port in range(self.media_port, self.media_port + 4):
-            self.media_port = free_port()
+        # this run's SIP port or a port another SIPp of the test was given.
+        self.media_port = free_media_ports(4)
         self.calls = calls
         self.rate = rate
         self.rate_period_ms = rate_period_ms
