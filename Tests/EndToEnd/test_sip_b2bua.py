@@ -243,6 +243,17 @@ def statuses(run: Sipp) -> list[int | str]:
     return [m.status or m.method for m in run.received()]
 
 
+def completed_calls_of(admin: Client, t: Any, count: int, deadline_s: float = 15) -> list[dict[str, Any]]:
+    """The calls that came in on trunk pair `t`'s PBX trunk, once `count` of them are recorded
+    and all completed, or whatever there is at the deadline."""
+    deadline = time.monotonic() + deadline_s
+    while True:
+        mine = [c for c in list_calls(admin) if (c.get("source") or {}).get("trunkId") == t.pbx["id"]]
+        if len(mine) >= count and all(c.get("status") == "completed" for c in mine) or time.monotonic() > deadline:
+            return mine
+        time.sleep(0.1)
+
+
 # --------------------------------------------------------------------------------------------
 # Calls
 
@@ -463,12 +474,7 @@ def test_lossy_udp_ten_calls(tmp_path: Path, admin: Client, sip_port: int, trunk
                   lost=10 if lossy == "caller-leg" else None, timeout_s=40)
     run_pair(uas, uac)
     assert_success(uas, uac)
-    deadline = time.monotonic() + 15
-    while True:
-        mine = [c for c in list_calls(admin) if (c.get("source") or {}).get("trunkId") == t.pbx["id"]]
-        if len(mine) >= 10 and all(c.get("status") == "completed" for c in mine) or time.monotonic() > deadline:
-            break
-        time.sleep(0.1)
+    mine = completed_calls_of(admin, t, 10)
     assert len(mine) == 10, f"{len(mine)} calls recorded for 10 placed: {[c.get('status') for c in mine]}"
     bad = [c for c in mine if c.get("status") != "completed" or c.get("hangupBy") != "caller"]
     assert not bad, f"calls not completed by the caller: {bad}"
@@ -518,12 +524,7 @@ def test_ended_calls_leave_no_state_behind(tmp_path: Path, server: ServerProcess
     uac = uac_for(tmp_path, "uac_call.xml", sip_port, calls=10, rate=10, rate_period_ms=1000)
     run_pair(uas, uac)
     assert_success(uas, uac)
-    deadline = time.monotonic() + 15
-    while True:
-        mine = [c for c in list_calls(admin) if (c.get("source") or {}).get("trunkId") == t.pbx["id"]]
-        if len(mine) >= 10 and all(c.get("status") == "completed" for c in mine) or time.monotonic() > deadline:
-            break
-        time.sleep(0.1)
+    mine = completed_calls_of(admin, t, 10)
     assert len(mine) == 10 and all(c.get("status") == "completed" for c in mine), [c.get("status") for c in mine]
     after = _settled_gauges(server)
     assert after["switchboard_sip_transactions"] > before["switchboard_sip_transactions"], \
