@@ -196,6 +196,16 @@ def parse_message_log(text: str) -> list[SipMessage]:
 _handed_out: set[int] = set()
 
 
+def free_sip_port() -> int:
+    """A port free now for TCP and UDP that was not given to another SIPp run (whose media
+    ports are bound only when it starts)."""
+    for _ in range(200):
+        port = free_port()
+        if port not in _handed_out:
+            return port
+    raise RuntimeError("no free SIP port found")
+
+
 def free_media_ports(count: int) -> int:
     """The first of `count` consecutive UDP ports on 127.0.0.1 that are all free now and were
     not given to another SIPp run."""
@@ -256,7 +266,7 @@ class Sipp:
         self.name = name
         self.remote = remote
         self.transport = transport
-        self.port = port or free_port()
+        self.port = port or free_sip_port()
         _handed_out.add(self.port)
         # SIPp binds the media port and the next three (RTCP, video RTP and RTCP): none may be
         # this run's SIP port or a port another SIPp of the test was given.
