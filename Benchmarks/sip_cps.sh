@@ -14,8 +14,9 @@
 #
 # Tuning: BENCH_WINDOW (seconds per rate, 10), BENCH_RATES (calls/s to try, in order,
 # "50 100 200 300 400 600 800 1000 1200 1500 2000 2500 3000"), BENCH_LIMIT (most concurrent
-# calls for SIPp -l, 2000), BENCH_KAMAILIO (1; 0 skips the Kamailio run), BENCH_SIP_THREADS (the
-# gateway's --sip-threads, 1).
+# calls for SIPp -l, 2000), BENCH_KAMAILIO (1; 0 skips the Kamailio run), BENCH_WORKERS (2: the
+# gateway's --sip-threads and Kamailio's UDP worker processes, -n; one per core of the machine the
+# figures were measured on), BENCH_SIP_THREADS (the gateway's alone, default BENCH_WORKERS).
 # SIPp statistics and logs, Kamailio's and the server's logs are kept in Benchmarks/.out/sip/.
 # Exit status: 0 on a clean run; 1 if something did not start, or if not even the lowest rate
 # passed through the gateway (there would be no figure to report).
@@ -28,7 +29,8 @@ window=${BENCH_WINDOW:-10}
 rates=${BENCH_RATES:-"50 100 200 300 400 600 800 1000 1200 1500 2000 2500 3000"}
 limit=${BENCH_LIMIT:-2000}
 with_kamailio=${BENCH_KAMAILIO:-1}
-sip_threads=${BENCH_SIP_THREADS:-1}
+workers=${BENCH_WORKERS:-2}
+sip_threads=${BENCH_SIP_THREADS:-$workers}
 # Socket buffers of the SIPp processes (the default, 64 KiB, drops datagrams in bursts at a few
 # thousand calls a second, and a lost message costs a call a 500 ms retransmission).
 sipp_buffer=${BENCH_SIPP_BUFFER:-8388608}
@@ -205,7 +207,7 @@ sleep 2
 kamailio_best=skipped
 if [ "$with_kamailio" = 1 ]; then
     kamailio -f "$here/kamailio/kamailio.cfg" -DD -E -l "udp:127.0.0.1:$kam_port" \
-        -A "UAS_URI=\"sip:127.0.0.1:$uas_port\"" -m "$kamailio_shm" -M 32 \
+        -A "UAS_URI=\"sip:127.0.0.1:$uas_port\"" -m "$kamailio_shm" -M 32 -n "$workers" \
         >"$out/kamailio.log" 2>&1 &
     kam_pid=$!
     wait_udp_bound "$kam_port" || die "kamailio did not bind 127.0.0.1:$kam_port; see $out/kamailio.log"
@@ -224,7 +226,7 @@ case "$bin" in *release*) build=release ;; esac
 cat <<EOF
 
 ===================== Switchboard SIP call-rate benchmark =====================
-binary        $bin ($build), --sip-threads $sip_threads
+binary        $bin ($build), --sip-threads $sip_threads; Kamailio -n $workers
 load          SIPp uac_call.xml -> uas_answer_at_once.xml over UDP on 127.0.0.1:
               INVITE/200/ACK, 0 s hold, BYE/200, no media; ${window}s per rate, -l $limit
 rates tried   $rates

@@ -70,12 +70,14 @@ uac_pid=$!
 window=$((duration - 6))
 sleep 3
 ticks >"$out/t0"
+date +%s.%N >"$out/t0.time"
 case "$mode" in
-    halves) sleep $((window / 2)); ticks >"$out/tm"; sleep $((window - window / 2)) ;;
+    halves) sleep $((window / 2)); ticks >"$out/tm"; date +%s.%N >"$out/tm.time"; sleep $((window - window / 2)) ;;
     perf) perf record -F 999 -g -p "$server_pid" -o "$out/perf.data" -- sleep "$window" >/dev/null 2>&1 ;;
     *) sleep "$window" ;;
 esac
 ticks >"$out/t1"
+date +%s.%N >"$out/t1.time"
 wait "$uac_pid" || true
 if [ -n "${KEEP:-}" ]; then
     echo "resident after the load: $(awk '/VmRSS/ { print $2, $3 }' /proc/"$server_pid"/status)"
@@ -95,8 +97,17 @@ def read(name):
 def per_call(a, b, calls, only=None):
     return sum(b[k] - a.get(k, b[k]) for k in b if only is None or only(k)) * 1e6 / hz / calls
 t0, t1 = read("t0"), read("t1")
-calls = rate * window
-print(f"CPU per call at {rate} calls/s over {window} s:")
+# The calls SIPp completed in the window (its statistics, one row a second, interpolated to the
+# times the counters were read): below the rate asked when the server falls behind.
+def completed_at(when):
+    points = [(float(r["CurrentTime"].split("\t")[-1]), int(r["SuccessfulCall(C)"])) for r in rows]
+    for (ta, ca), (tb, cb) in zip(points, points[1:]):
+        if ta <= when <= tb:
+            return ca + (cb - ca) * (when - ta) / (tb - ta) if tb > ta else cb
+    return points[-1][1] if when > points[-1][0] else points[0][1]
+start, end = (float(open(os.path.join(out, name)).read()) for name in ("t0.time", "t1.time"))
+calls = max(1.0, completed_at(end) - completed_at(start))
+print(f"CPU per call at {rate} calls/s asked, {calls / (end - start):.0f} completed/s, over {window} s:")
 for k in sorted(t1):
     value = per_call(t0, t1, calls, lambda name: name == k)
     if value >= 0.5:
@@ -106,6 +117,8 @@ if os.path.exists(os.path.join(out, "tm")):
     tm = read("tm")
     # The signalling thread: the busiest of the server's threads.
     busiest = max(t1, key=lambda k: t1[k] - t0.get(k, t1[k]))
-    for name, a, b in (("first half", t0, tm), ("second half", tm, t1)):
-        print(f"  {name}: whole process {per_call(a, b, calls / 2):.1f} µs, {busiest} {per_call(a, b, calls / 2, lambda k: k == busiest):.1f} µs")
+    middle = float(open(os.path.join(out, "tm.time")).read())
+    for name, a, b, first, last in (("first half", t0, tm, start, middle), ("second half", tm, t1, middle, end)):
+        half = max(1.0, completed_at(last) - completed_at(first))
+        print(f"  {name}: whole process {per_call(a, b, half):.1f} µs, {busiest} {per_call(a, b, half, lambda k: k == busiest):.1f} µs")
 EOF
