@@ -50,7 +50,8 @@ final class CoreTimers {
     }
 
     private func scheduleTick() {
-        eventLoop.scheduleTask(in: .nanoseconds(Self.tick)) { [self] in tick() }
+        // On the core's loop (the timers are confined to it), so the task may hold the timers.
+        eventLoop.assumeIsolatedUnsafeUnchecked().scheduleTask(in: .nanoseconds(Self.tick)) { [self] in tick() }
     }
 
     private func tick() {

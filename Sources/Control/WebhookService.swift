@@ -1,5 +1,5 @@
 import Crypto
-public import Foundation
+import Foundation
 
 /// Webhook subscriptions and their deliveries, as the API sees them. Sending is the
 /// dispatcher's work; this service only reads and changes what is stored.

@@ -1,5 +1,5 @@
 public import Control
-public import Foundation
+import Foundation
 import OpenAPIRuntime
 
 extension APIHandlers {

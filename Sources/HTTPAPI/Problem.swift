@@ -112,7 +112,7 @@ extension Problem {
         case .keyNotFound(let key, let context):
             return "\(pointer(context.codingPath + [key])): is required"
         case .dataCorrupted(let context):
-            if context.underlyingError is NSError || context.codingPath.isEmpty && context.debugDescription.contains("JSON") {
+            if context.underlyingError != nil || context.codingPath.isEmpty && context.debugDescription.contains("JSON") {
                 return "the body is not valid JSON"
             }
             return "\(pointer(context.codingPath)): \(context.debugDescription)"

@@ -39,13 +39,7 @@ public final class MediaPortPool: Sendable {
     public var available: Int { range.count - state.withLock { $0.inUse.count } }
 
     public func bind(pair: Bool = false) throws(MediaPortError) -> (socket: BoundMediaSocket, companion: BoundMediaSocket?) {
-        do {
-            return try state.withLock { state throws(MediaPortError) in try Self.bind(pair: pair, state: &state, range: range, host: host) }
-        } catch let error as MediaPortError {
-            throw error
-        } catch {
-            throw .exhausted
-        }
+        try state.withLock { state throws(MediaPortError) in try Self.bind(pair: pair, state: &state, range: range, host: host) }
     }
 
     /// A bound socket on a free port. With `pair`, an even port whose successor is bound too

@@ -1,7 +1,7 @@
 import Glibc
 import Logging
 import Media
-public import NIOCore
+import NIOCore
 import RTP
 import SIP
 import SRTP
@@ -589,7 +589,7 @@ final class MediaSession: TranscodingTickTarget, @unchecked Sendable {
             let answer = buffer.withUnsafeReadableBytes { ice.receive($0, from: address, now: .now()) }
             if let response = answer.response {
                 var reply = ByteBuffer()
-                response.withUnsafeBytes { reply.writeBytes($0) }
+                _ = response.withUnsafeBytes { reply.writeBytes($0) }
                 send(reply, on: .browser, to: address)
             }
             if let event = answer.event { iceEvent(event) }

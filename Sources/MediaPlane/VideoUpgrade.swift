@@ -192,7 +192,7 @@ extension BrowserCallMedia {
             midExtensionID: answered.plan.midExtensionID
         )
         let session = self.session
-        session.loop.execute { session.update(plan: plan) }
+        session.loop.execute { [plan] in session.update(plan: plan) }
         return calleeAnswer
     }
 

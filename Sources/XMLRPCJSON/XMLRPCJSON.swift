@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 public import XMLRPC
 
 /// The mapping between JSON (as `JSONSerialization` reads and writes it) and XML-RPC values, used

@@ -71,7 +71,10 @@ def test_browser_talks_to_a_baresip_agent_over_sdes_srtp(admin: Client, server: 
     widget = admin.post("/v1/widgets", {"name": "baresip srtp", "destination": trunk["id"]}).json()
     session = admin.post(f"/v1/widgets/{widget['id']}/sessions", {"context": {"customer": {"name": "Juliana"}}}).json()
 
-    result = run(WebRTCBrowser(session["websocketUrl"], codecs=["audio/opus"], tone_hz=440).call(talk_seconds=9))
+    # baresip (libre) reports every 5 s from when its RTP session is made, at the INVITE; its
+    # first report can come before the gateway's first SR on this leg (the browser's ICE and
+    # DTLS come first), so the call lasts long enough for its second one.
+    result = run(WebRTCBrowser(session["websocketUrl"], codecs=["audio/opus"], tone_hz=440).call(talk_seconds=12))
     assert result.status == 200, f"{result.final}\n{log.read_text()}"
     frequency, level = tone_analysis(result.audio(skip_seconds=1.0), result.sample_rate)
     print(f"\nbrowser heard {frequency:.1f} Hz at {level:.1f} dBFS from baresip over SRTP")

@@ -66,7 +66,7 @@ struct IdempotencyMiddleware: RouterMiddleware {
             try? await storage.releaseIdempotencyKey(key)
             return response
         }
-        var collector = ResponseCollector()
+        let collector = ResponseCollector()
         try await response.body.write(collector)
         let body = collector.buffer.value
         guard let sealed = try AES.GCM.seal(Array(buffer: body), using: sealing).combined else {
