@@ -7,6 +7,7 @@ import HTTPAPI
 import Logging
 import MediaPlane
 import Metrics
+import NIOCore
 import NIOPosix
 import Prometheus
 import ServiceLifecycle
@@ -17,6 +18,11 @@ import Webhooks
 /// environment as `SWITCHBOARD_<FLAG>` (`--http-port` → `SWITCHBOARD_HTTP_PORT`).
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run the gateway: HTTP API, SIP, media.")
+
+    /// One signalling thread per core the process may use, at most 4: on two cores, one thread
+    /// falls behind Kamailio's two workers at about 2,500 calls/s while two keep up past 3,000
+    /// (Benchmarks/RESULTS.md); more than 4 was not measured.
+    static var defaultSIPThreads: Int { min(4, max(1, System.coreCount)) }
 
     @Option(help: "Address the HTTP server binds.")
     var httpHost = Environment.string("HTTP_HOST") ?? "127.0.0.1"
@@ -66,8 +72,8 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Requests from SIP sources that no trunk admits: reject (403, rate-limited) or drop (no answer).")
     var unknownSource = Environment.string("UNKNOWN_SOURCE") ?? "reject"
 
-    @Option(help: "Signalling threads: SIP/UDP calls are spread over this many event loops by Call-ID (TCP, TLS and WebSocket run on the first).")
-    var sipThreads = Environment.int("SIP_THREADS") ?? 1
+    @Option(help: "Signalling threads: SIP/UDP calls are spread over this many event loops by Call-ID (TCP, TLS and WebSocket run on the first); by default one per core, at most 4.")
+    var sipThreads = Environment.int("SIP_THREADS") ?? Self.defaultSIPThreads
 
     @Option(help: "DNS server for host names in destinations, HOST:PORT (default: the first nameserver in /etc/resolv.conf).")
     var dnsServer = Environment.string("DNS_SERVER")

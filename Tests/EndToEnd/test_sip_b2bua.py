@@ -7,7 +7,9 @@ Every test: a SIPp UAS plays the call centre, reachable through trunk "callcentr
 checks both legs from SIPp's message traces (topology hiding, X-Switchboard-Call-Id, Call-Info,
 digest credentials) and the call record over REST, polling with a deadline.
 
-The scenarios themselves are checked SIPp-to-SIPp in test_sip_scenarios.py.
+The scenarios themselves are checked SIPp-to-SIPp in test_sip_scenarios.py. The server runs one
+signalling thread (the default is one per core); test_sip_threads.py runs the main scenarios
+again with two.
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ from sip_support import (
     wait_for_listed_call,
 )
 from support import Client, ServerProcess, describe, free_port, parse_time
+
+SERVER_ARGS = ["--session-rate-limit", "10000", "--sip-threads", "1"]
 
 # Expectations the contract leaves open are named here (see the module's report/README).
 REJECT_HANGUP_BY = "callee"  # hangupBy when the callee refuses the call
