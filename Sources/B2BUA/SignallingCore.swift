@@ -228,6 +228,8 @@ final class SignallingCore: @unchecked Sendable {
     static let allowedMethods = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE"
     static let knownMethods: Set<SIPMethod> = [.invite, .ack, .cancel, .bye, .options, .info, .update, .prack, .register, .subscribe, .notify, .publish, .refer, .message]
 
+    /// Refusals of unknown sources, per address: one limiter for all the cores (a source's
+    /// requests spread over the cores by Call-ID), so the budget is the process's.
     let refusals: RateLimiter
 
     /// Anchors the media of browser calls; nil passes SDP through.
@@ -235,15 +237,20 @@ final class SignallingCore: @unchecked Sendable {
     /// Asks a widget's routing webhook where its calls go.
     let callRouting: (any CallRouting)?
 
+    static func refusalLimiter(perSecond: Int) -> RateLimiter {
+        RateLimiter(perMinute: perSecond * 60, burst: perSecond)
+    }
+
     init(
         configuration: Configuration, trunks: TrunkService, callLog: CallLog, mediaPlane: MediaPlane? = nil,
-        callRouting: (any CallRouting)? = nil, trunkCalls: TrunkCallCounts = TrunkCallCounts(), logger: Logger
+        callRouting: (any CallRouting)? = nil, trunkCalls: TrunkCallCounts = TrunkCallCounts(), refusals: RateLimiter? = nil,
+        logger: Logger
     ) {
         self.configuration = configuration
         self.bridges = CallBridges(activeByTrunk: trunkCalls)
         self.mediaPlane = mediaPlane
         self.callRouting = callRouting
-        self.refusals = RateLimiter(perMinute: configuration.refusalsPerSecond * 60, burst: configuration.refusalsPerSecond)
+        self.refusals = refusals ?? Self.refusalLimiter(perSecond: configuration.refusalsPerSecond)
         self.trunks = trunks
         self.callLog = callLog
         self.logger = logger

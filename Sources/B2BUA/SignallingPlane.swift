@@ -68,6 +68,7 @@ public final class SignallingPlane: Service, CallSignalling, @unchecked Sendable
         self.logger = logger
         let dnsServer = (configuration.dnsServer.flatMap(DNSServerAddress.init) ?? DNSServerAddress.system())?.address
         let trunkCalls = TrunkCallCounts()
+        let refusals = SignallingCore.refusalLimiter(perSecond: configuration.refusalsPerSecond)
         cores = (0..<configuration.threads).map { index in
             SignallingCore(
                 configuration: .init(
@@ -78,7 +79,8 @@ public final class SignallingPlane: Service, CallSignalling, @unchecked Sendable
                     tlsPort: configuration.tls == nil ? nil : configuration.tlsPort,
                     shard: SIPShard(index: index, count: configuration.threads)
                 ),
-                trunks: trunks, callLog: callLog, mediaPlane: mediaPlane, callRouting: callRouting, trunkCalls: trunkCalls, logger: logger
+                trunks: trunks, callLog: callLog, mediaPlane: mediaPlane, callRouting: callRouting, trunkCalls: trunkCalls, refusals: refusals,
+                logger: logger
             )
         }
     }
