@@ -20,13 +20,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from support import Client, describe, free_port
+from support import Client, describe, free_port, port_bound
 
 SCENARIOS = Path(__file__).resolve().parent / "sipp"
 LOCALHOST = "127.0.0.1"
 
 # SIPp exit codes (sipp(1)): 0 all calls succeeded, 1 at least one failed, 97 stopped by an
 # internal command, 99 normal exit without any call processed, 255 fatal error, 254 bind error.
+SIPP_BIND_FAILED = 254
 SIPP_EXIT = {0: "all calls succeeded", 1: "at least one call failed", 97: "stopped by internal command",
              99: "no call processed", 253: "timeout", 254: "could not bind", 255: "fatal error"}
 
@@ -286,6 +287,8 @@ class Sipp:
         self.extra_args = list(extra_args)
         self.proc: subprocess.Popen[bytes] | None = None
         self.returncode: int | None = None
+        # SIPp processes started (more than one when a start lost a port to another process).
+        self.starts = 0
 
     # files
     @property
@@ -344,28 +347,50 @@ class Sipp:
         return cmd
 
     def start(self) -> "Sipp":
-        with open(self.stdout_file, "wb") as out:
-            self.proc = subprocess.Popen(
-                self.command(), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=self.workdir
-            )
+        """Starts SIPp; a UAS (and a UDP UAC) is running with its SIP port bound on return.
+
+        The ports were free when they were chosen, but any process of the machine may bind one
+        for a moment before SIPp does (every bind to port 0 takes a random free port). SIPp then
+        exits with "could not bind"; it is started again, on the same ports (the test may
+        already have handed them to the other side), a few times before that counts."""
+        for attempt in range(4):
+            self.error_file.unlink(missing_ok=True)
+            self.starts += 1
+            with open(self.stdout_file, "wb") as out:
+                self.proc = subprocess.Popen(
+                    self.command(), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=self.workdir
+                )
+            if self.remote is not None and self.transport != "udp":
+                return self
+            if self._wait_bound() or not self._lost_a_port() or attempt == 3:
+                break
+            time.sleep(0.1 * (attempt + 1))
         if self.remote is None:
             self.wait_listening()
         return self
 
-    def wait_listening(self, timeout: float = 10) -> None:
-        """Waits until the UAS has bound its port (a bind of our own then fails)."""
+    def _wait_bound(self, timeout: float = 10) -> bool:
+        """Waits until SIPp itself has bound its SIP port (True) or has exited (False)."""
         kind = socket.SOCK_DGRAM if self.transport == "udp" else socket.SOCK_STREAM
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
+            if port_bound(self.port, kind, LOCALHOST, pid=self.proc.pid):
+                return True
             if self.proc.poll() is not None:
-                raise AssertionError(f"{self.name} exited early\n{self.report()}")
-            with socket.socket(socket.AF_INET, kind) as probe:
-                try:
-                    probe.bind((LOCALHOST, self.port))
-                except OSError:
-                    return
+                return False
             time.sleep(0.02)
         raise AssertionError(f"{self.name} did not bind {self.transport} {self.port} within {timeout}s\n{self.report()}")
+
+    def _lost_a_port(self) -> bool:
+        """Whether SIPp exited because a port it was given was taken when it came to bind it."""
+        if self.proc.wait() != SIPP_BIND_FAILED or not self.error_file.exists():
+            return False
+        return "Unable to bind" in self.error_file.read_text(errors="replace")
+
+    def wait_listening(self, timeout: float = 10) -> None:
+        """Waits until the UAS has bound its port; fails if SIPp exited instead."""
+        if not self._wait_bound(timeout):
+            raise AssertionError(f"{self.name} exited early\n{self.report()}")
 
     def wait(self, timeout: float | None = None) -> int:
         """Waits for the process (default: its own -timeout plus a margin) and returns the exit code."""

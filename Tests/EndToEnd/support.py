@@ -64,6 +64,44 @@ def free_port() -> int:
     raise RuntimeError("no free port found")
 
 
+def port_bound(port: int, kind: int = socket.SOCK_DGRAM, host: str = "127.0.0.1", pid: int | None = None) -> bool:
+    """Whether a socket of this machine (of process `pid`, if given) is bound to `host:port`
+    (UDP) or listens on it (TCP).
+
+    Read from the kernel's tables, not by binding a probe: a probe holds the port for a moment,
+    and a process that binds it in that moment fails with EADDRINUSE."""
+    table = "/proc/net/udp" if kind == socket.SOCK_DGRAM else "/proc/net/tcp"
+    packed = socket.inet_aton(host)
+    wanted = {f"{int.from_bytes(packed, 'little'):08X}:{port:04X}", f"00000000:{port:04X}"}
+    inodes: set[str] = set()
+    with open(table) as rows:
+        next(rows)
+        for row in rows:
+            fields = row.split()
+            if fields[1] in wanted and (kind == socket.SOCK_DGRAM or fields[3] == "0A"):
+                inodes.add(fields[9])
+    if pid is None or not inodes:
+        return bool(inodes)
+    return bool(inodes & _socket_inodes(pid))
+
+
+def _socket_inodes(pid: int) -> set[str]:
+    """The inodes of the sockets process `pid` holds (empty once it has exited)."""
+    found: set[str] = set()
+    try:
+        descriptors = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return found
+    for descriptor in descriptors:
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{descriptor}")
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            found.add(target[8:-1])
+    return found
+
+
 # --------------------------------------------------------------------------------------------
 # The server process
 

@@ -8,6 +8,8 @@ final code, a missing X-Switchboard-Call-Id) and the digest arithmetic against R
 
 from __future__ import annotations
 
+import socket
+import threading
 from pathlib import Path
 
 import pytest
@@ -31,6 +33,28 @@ GW = gateway_emulation_headers()
 def _need_sipp() -> None:
     if not sipp_binary():
         pytest.fail("sipp not found: apt-get install sip-tester (scripts/install-deps.sh)")
+
+
+def test_a_port_taken_for_a_moment_only_delays_the_start(tmp_path: Path) -> None:
+    """Another process binds the UAS's port just before SIPp does and lets it go 0.25 s later:
+    SIPp's first start fails to bind, a later one takes the port, and the call goes through."""
+    uas = Sipp("uas_answer.xml", tmp_path, name="uas", timeout_s=15)
+    holder = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    holder.bind((LOCALHOST, uas.port))
+    threading.Timer(0.25, holder.close).start()
+    uas.start()
+    assert uas.starts >= 2, "the port was free at the first start: the test did not test the retry"
+    uac = Sipp("uac_call.xml", tmp_path, name="uac", remote=(LOCALHOST, uas.port), keys={"caller_headers": GW}, timeout_s=15)
+    assert uac.run() == 0, uac.report()
+    assert uas.wait() == 0, uas.report()
+
+
+def test_a_port_that_stays_taken_fails_the_start(tmp_path: Path) -> None:
+    uas = Sipp("uas_answer.xml", tmp_path, name="uas", timeout_s=15)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as holder:
+        holder.bind((LOCALHOST, uas.port))
+        with pytest.raises(AssertionError, match="could not bind"):
+            uas.start()
 
 
 def pair(tmp_path: Path, uas_scenario: str, uac_scenario: str, *, uas: dict | None = None, uac: dict | None = None,
