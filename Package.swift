@@ -35,6 +35,8 @@ let package = Package(
         .systemLibrary(name: "CSwitchboardSRTP", pkgConfig: "libsrtp2", providers: [.apt(["libsrtp2-dev"])]),
         .systemLibrary(name: "CSwitchboardOpus", pkgConfig: "opus", providers: [.apt(["libopus-dev"])]),
         .systemLibrary(name: "CSwitchboardXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
+        // epoll(7) and recvmmsg(2) for the media sockets' receive path (libc).
+        .target(name: "CSwitchboardSocket"),
 
         // Signalling: sans-I/O SIP messages, SDP, transactions. Knows nothing of HTTP, store or domain.
         .target(
@@ -93,7 +95,7 @@ let package = Package(
         .target(
             name: "MediaPlane",
             dependencies: [
-                "SIP", "RTP", "Media", "WebRTC", "SRTP",
+                "SIP", "RTP", "Media", "WebRTC", "SRTP", "CSwitchboardSocket",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -14,7 +14,9 @@
 # Usage: Benchmarks/media_relay.sh
 #   CALLS (500), WINDOW seconds (10), WARMUP seconds (3), THREADS event loops (1),
 #   PORTS media range (20000-29999), PRIORITY nice value of the run (0; a negative one keeps a
-#   busy machine from starving the gateway, which then falls behind and batches), JOBS build jobs (1)
+#   busy machine from starving the gateway, which then falls behind and batches), JOBS build jobs (1),
+#   RECEIVE_INTERVAL_US how often the gateway's loop reads its media sockets (the server's default;
+#   0: NIO reads each socket's datagrams as they come)
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"

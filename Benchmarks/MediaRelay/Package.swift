@@ -30,6 +30,7 @@ let package = Package(
         .systemLibrary(name: "CSwitchboardOpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CSwitchboardSRTP", pkgConfig: "libsrtp2", providers: [.apt(["libsrtp2-dev"])]),
         .systemLibrary(name: "CSwitchboardOpus", pkgConfig: "opus", providers: [.apt(["libopus-dev"])]),
+        .target(name: "CSwitchboardSocket"),
         .target(name: "SIP", dependencies: [.product(name: "NIOCore", package: "swift-nio")], swiftSettings: strict),
         .target(name: "RTP", dependencies: [.product(name: "NIOCore", package: "swift-nio")], swiftSettings: strict),
         .target(
@@ -50,7 +51,7 @@ let package = Package(
         .target(
             name: "MediaPlane",
             dependencies: [
-                "SIP", "RTP", "Media", "WebRTC", "SRTP",
+                "SIP", "RTP", "Media", "WebRTC", "SRTP", "CSwitchboardSocket",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

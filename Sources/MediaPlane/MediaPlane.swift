@@ -34,6 +34,12 @@ public struct MediaPlaneConfiguration: Sendable {
     /// its playout time, on top of the jitter buffer's delay; a longer tick batches more frames
     /// per wake-up. At least 1 ms.
     public var transcodingTick: Duration = .milliseconds(10)
+    /// How often each event loop reads the datagrams queued on all its media sockets, in one
+    /// turn (``MediaReceiver``). A datagram waits up to this long before it is read (half of it
+    /// on average); a longer interval reads more sockets a wake-up. At least 0.1 ms. Nil: NIO
+    /// reads each socket's datagrams as they come, one wake-up and one trip through the
+    /// channel's pipeline a datagram.
+    public var receiveInterval: Duration? = .milliseconds(1)
 
     public init(
         bindHost: String, advertisedHost: String, ports: ClosedRange<Int>, mediaTimeout: Duration = .seconds(30),
@@ -72,6 +78,9 @@ public final class MediaPlane: Sendable {
     /// The transcoding playout tick of each of the group's event loops, made once here: the
     /// sessions on a loop share its tick, and finding it takes no lock.
     let tickers: [ObjectIdentifier: TranscodingTicker]
+    /// The media sockets' receive path of each of the group's event loops, made once here
+    /// (none with ``MediaPlaneConfiguration/receiveInterval`` nil: NIO reads the sockets).
+    let receivers: [ObjectIdentifier: MediaReceiver<MediaSession>]
 
     public init(configuration: MediaPlaneConfiguration, group: any EventLoopGroup, logger: Logger) throws {
         self.configuration = configuration
@@ -82,6 +91,13 @@ public final class MediaPlane: Sendable {
             tickers[ObjectIdentifier(loop)] = TranscodingTicker(loop: loop, interval: .nanoseconds(configuration.transcodingTick.nanoseconds))
         }
         self.tickers = tickers
+        var receivers: [ObjectIdentifier: MediaReceiver<MediaSession>] = [:]
+        if let interval = configuration.receiveInterval {
+            for loop in group.makeIterator() {
+                receivers[ObjectIdentifier(loop)] = try MediaReceiver(loop: loop, interval: .nanoseconds(interval.nanoseconds))
+            }
+        }
+        self.receivers = receivers
         pool = MediaPortPool(range: configuration.ports, host: configuration.bindHost)
         pool6 = configuration.ipv6Host.map { MediaPortPool(range: configuration.ports, host: $0) }
         certificate = try DTLSCertificate.loadOrCreate(directory: configuration.certificateDirectory)
@@ -206,38 +222,49 @@ public final class MediaPlane: Sendable {
     static let maximumDatagram = 1536
 
     private func register(_ socket: BoundMediaSocket, as leg: MediaSession.Socket, session: MediaSession, pool: MediaPortPool? = nil) {
+        // The loop's receiver reads the socket; NIO only writes and closes it. Without a
+        // receiver NIO reads it too: one datagram per read (recvmsg, no vectored reads) and one
+        // read per wake-up, as a call's media runs at 50 packets a second a direction, so a read
+        // rarely finds more than one, and NIO's vectored path costs more per read than it saves
+        // (see the relay section of Benchmarks/RESULTS.md).
+        let receiver = receivers[ObjectIdentifier(session.loop)]
+        let handler = MediaSocketHandler(session: session, leg: leg)
         let future = DatagramBootstrap(group: session.loop)
-            // One datagram per read (recvmsg, no vectored reads) and one read per wake-up: a
-            // call's media runs at 50 packets a second a direction, so a read rarely finds more
-            // than one, and NIO's vectored path costs more per read than it saves (an array of
-            // results and the mmsghdr set-up per read; see the relay section of
-            // Benchmarks/RESULTS.md). The epoll
-            // registration is level-triggered: what a burst leaves in the socket is read on the
-            // next turn of the loop. NIO keeps one receive buffer of one datagram per channel
-            // (none is retained: the relay copies what it sends into the session's scratch buffer).
+            .channelOption(.autoRead, value: receiver == nil)
             .channelOption(.datagramVectorReadMessageCount, value: 0)
             .channelOption(.maxMessagesPerRead, value: 1)
             .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: Self.maximumDatagram))
             .channelOption(.socketOption(.so_rcvbuf), value: 1 << 20)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(MediaSocketHandler(session: session, leg: leg))
+                    try channel.pipeline.syncOperations.addHandler(handler)
                 }
             }
             .withBoundSocket(socket.descriptor)
         let pool = pool ?? self.pool
+        let logger = session.logger
         future.whenComplete { result in
             switch result {
             case .success(let channel):
+                channel.closeFuture.whenComplete { _ in pool.release(socket.port) }
                 if session.isClosed {
                     channel.close(promise: nil)
-                } else {
-                    session.attach(channel, descriptor: socket.descriptor, as: leg)
+                    return
                 }
-                channel.closeFuture.whenComplete { _ in pool.release(socket.port) }
+                if let receiver {
+                    do {
+                        handler.registration = (receiver, try receiver.add(descriptor: socket.descriptor, sink: session, leg: leg))
+                    } catch {
+                        // The leg gets no packets: the call's media timeout ends it with a clear cause.
+                        logger.warning("a media socket could not be watched", metadata: ["port": "\(socket.port)", "error": "\(error)"])
+                        channel.close(promise: nil)
+                        return
+                    }
+                }
+                session.attach(channel, descriptor: socket.descriptor, as: leg)
             case .failure(let error):
                 // The leg gets no packets: the call's media timeout ends it with a clear cause.
-                session.logger.warning("a media socket could not be registered", metadata: ["port": "\(socket.port)", "error": "\(error)"])
+                logger.warning("a media socket could not be registered", metadata: ["port": "\(socket.port)", "error": "\(error)"])
                 Self.discard(socket, pool: pool)
             }
         }

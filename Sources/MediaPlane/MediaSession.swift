@@ -1136,3 +1136,5 @@ extension Duration {
         return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
     }
 }
+
+extension MediaSession: MediaDatagramSink {}

@@ -1,14 +1,19 @@
 import NIOCore
 
-/// The channel handler of one media socket: hands each datagram to the session that owns the
-/// socket and flushes the session's channel writes (STUN, DTLS, RTCP; relayed RTP is sent with
-/// `sendto(2)` at once) after each read.
-final class MediaSocketHandler: ChannelInboundHandler, @unchecked Sendable {
+/// The channel handler of one media socket. Its datagrams are read by the loop's
+/// ``MediaReceiver`` (the channel's `autoRead` is off); without one, NIO reads them and this
+/// handler hands each to the session that owns the socket. Either way, what the session wrote
+/// on the channel (STUN, DTLS, RTCP; relayed RTP is sent with `sendto(2)` at once) is flushed
+/// after each read.
+final class MediaSocketHandler: ChannelDuplexHandler, @unchecked Sendable {
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
+    typealias OutboundIn = AddressedEnvelope<ByteBuffer>
     typealias OutboundOut = AddressedEnvelope<ByteBuffer>
 
     let session: MediaSession
     let leg: MediaSession.Socket
+    /// The socket's place in the loop's receiver, once it has one.
+    var registration: (receiver: MediaReceiver<MediaSession>, MediaReceiver<MediaSession>.Registration)?
 
     init(session: MediaSession, leg: MediaSession.Socket) {
         self.session = session
@@ -24,13 +29,27 @@ final class MediaSocketHandler: ChannelInboundHandler, @unchecked Sendable {
         session.flush(leg)
     }
 
+    func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
+        // The descriptor is still open: the receiver takes it off its epoll set before it closes
+        // (and before its number can be a new socket's).
+        if mode == .all { unregister(descriptorOpen: true) }
+        context.close(mode: mode, promise: promise)
+    }
+
     func channelInactive(context: ChannelHandlerContext) {
         // The socket's descriptor is closed by now: relayed packets must not be sent to it.
+        unregister(descriptorOpen: false)
         session.detach(leg)
         context.fireChannelInactive()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         // ICMP port unreachable and the like surface here; media keeps flowing.
+    }
+
+    private func unregister(descriptorOpen: Bool) {
+        guard let (receiver, registration) = registration else { return }
+        self.registration = nil
+        receiver.remove(registration, descriptorOpen: descriptorOpen)
     }
 }

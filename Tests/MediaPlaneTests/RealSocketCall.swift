@@ -9,18 +9,20 @@ import SRTP
 /// What the tests that drive a call through real sockets (relay and transcoding) set up alike.
 enum RealSocketCall {
     /// A media plane on loopback with one event loop, over `ports`, its certificate in a fresh
-    /// temporary directory named after `name`.
-    static func plane(ports: ClosedRange<Int>, name: String) throws -> (plane: MediaPlane, group: MultiThreadedEventLoopGroup, directory: String) {
+    /// temporary directory named after `name`; its sockets read by the loop's receiver every
+    /// `receiveInterval`, or by NIO as datagrams come (nil).
+    static func plane(
+        ports: ClosedRange<Int>, name: String, receiveInterval: Duration? = .milliseconds(1)
+    ) throws -> (plane: MediaPlane, group: MultiThreadedEventLoopGroup, directory: String) {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        let plane = try MediaPlane(
-            configuration: MediaPlaneConfiguration(
-                bindHost: "127.0.0.1", advertisedHost: "127.0.0.1", ports: ports, mediaTimeout: .seconds(600), iceTimeout: .seconds(600),
-                certificateDirectory: directory
-            ),
-            group: group, logger: Logger(label: "test")
+        var configuration = MediaPlaneConfiguration(
+            bindHost: "127.0.0.1", advertisedHost: "127.0.0.1", ports: ports, mediaTimeout: .seconds(600), iceTimeout: .seconds(600),
+            certificateDirectory: directory
         )
+        configuration.receiveInterval = receiveInterval
+        let plane = try MediaPlane(configuration: configuration, group: group, logger: Logger(label: "test"))
         return (plane, group, directory)
     }
 

@@ -110,8 +110,18 @@ struct RelayPathTests {
         )
     }
 
-    static func open(ports: ClosedRange<Int>) async throws -> Call {
-        let (plane, group, directory) = try RealSocketCall.plane(ports: ports, name: "relay")
+    /// Who reads the gateway's sockets.
+    enum ReceivePath: CaseIterable, Sendable {
+        /// The loop's ``MediaReceiver`` (the default).
+        case receiver
+        /// NIO's channel reads (``MediaPlaneConfiguration/receiveInterval`` nil).
+        case channelReads
+    }
+
+    static func open(ports: ClosedRange<Int>, reads: ReceivePath = .receiver) async throws -> Call {
+        let (plane, group, directory) = try RealSocketCall.plane(
+            ports: ports, name: "relay", receiveInterval: reads == .receiver ? .milliseconds(1) : nil
+        )
         let browser = try PeerSocket()
         let callee = try PeerSocket()
         let media = try plane.openBrowserCall(offer: MediaPlanTests.browser(VideoUpgradeTests.audioOnly), calleeCodecs: [.pcmu], callId: "r1") { _ in }
@@ -169,8 +179,9 @@ struct RelayPathTests {
         return header
     }
 
-    @Test func relayedAudioIsRewrittenBothWaysAndReleasesTheDTLSEndpoint() async throws {
-        let call = try await Self.open(ports: 43000...43199)
+    @Test(arguments: ReceivePath.allCases)
+    func relayedAudioIsRewrittenBothWaysAndReleasesTheDTLSEndpoint(reads: ReceivePath) async throws {
+        let call = try await Self.open(ports: reads == .receiver ? 43000...43199 : 43600...43799, reads: reads)
         defer { call.finish() }
         #expect(try await call.onLoop { $0.dtls != nil })
         let calleeSSRC = try await call.onLoop { $0.calleeSSRC }

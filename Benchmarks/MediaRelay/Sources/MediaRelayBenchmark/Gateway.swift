@@ -108,6 +108,11 @@ enum GatewayProcess {
             if let text = getenv("TRANSCODING_TICK_MS").map({ String(cString: $0) }), let milliseconds = Int(text), milliseconds > 0 {
                 configuration.transcodingTick = .milliseconds(milliseconds)
             }
+            // RECEIVE_INTERVAL_US: how often the loop reads its media sockets (the server's
+            // default otherwise); 0 has NIO read each socket's datagrams as they come.
+            if let text = getenv("RECEIVE_INTERVAL_US").map({ String(cString: $0) }), let microseconds = Int(text), microseconds >= 0 {
+                configuration.receiveInterval = microseconds == 0 ? nil : .microseconds(microseconds)
+            }
             plane = try MediaPlane(configuration: configuration, group: group, logger: logger)
         } catch {
             fail("MediaPlane: \(error)")
