@@ -93,7 +93,8 @@ final class MediaReceiver<Sink: MediaDatagramSink>: @unchecked Sendable {
     private let lengths: UnsafeMutablePointer<UInt32>
     /// What each datagram is handed over in; its storage is reused while no sink keeps it.
     private var buffer: ByteBuffer
-    private var scheduled: Scheduled<Void>?
+    /// The next poll, while one is due (a scheduled callback: no closure or promise made per poll).
+    private var scheduled: NIOScheduledCallback?
 
     init(loop: any EventLoop, interval: TimeAmount = MediaReceiver.defaultInterval, datagramSize: Int = MediaPlane.maximumDatagram) throws(MediaReceiverError) {
         let epoll = cswitchboard_epoll_create()
@@ -163,11 +164,8 @@ final class MediaReceiver<Sink: MediaDatagramSink>: @unchecked Sendable {
     }
 
     private func schedule() {
-        scheduled = loop.scheduleTask(in: interval) { [self] in
-            scheduled = nil
-            poll()
-            if count > 0, scheduled == nil { schedule() }
-        }
+        // Fails only on a loop that is shutting down, whose sockets are closing anyway.
+        scheduled = try? loop.scheduleCallback(in: interval, handler: self)
     }
 
     /// One turn: reads every watched socket that has datagrams queued and hands them over.
@@ -245,5 +243,13 @@ final class MediaReceiver<Sink: MediaDatagramSink>: @unchecked Sendable {
         default:
             return false
         }
+    }
+}
+
+extension MediaReceiver: NIOScheduledCallbackHandler {
+    func handleScheduledCallback(eventLoop: some EventLoop) {
+        scheduled = nil
+        poll()
+        if count > 0, scheduled == nil { schedule() }
     }
 }
