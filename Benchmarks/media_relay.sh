@@ -16,7 +16,8 @@
 #   PORTS media range (20000-29999), PRIORITY nice value of the run (0; a negative one keeps a
 #   busy machine from starving the gateway, which then falls behind and batches), JOBS build jobs (1),
 #   RECEIVE_INTERVAL_US how often the gateway's loop reads its media sockets (the server's default;
-#   0: NIO reads each socket's datagrams as they come)
+#   0: NIO reads each socket's datagrams as they come), RECEIVE_POLL_ABOVE the datagrams a second above
+#   which it polls them (the server's default; 0: whatever the rate)
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"

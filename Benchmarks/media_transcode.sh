@@ -19,7 +19,8 @@
 #   PORTS media range (20000-29999), PRIORITY nice value of the run (0; a negative one keeps a
 #   busy machine from starving the gateway), JOBS build jobs (1), TRANSCODING_TICK_MS the gateway's
 #   transcoding playout tick in ms (the server's default, 10, otherwise), RECEIVE_INTERVAL_US how
-#   often the gateway's loop reads its media sockets (the server's default; 0: NIO reads them)
+#   often the gateway's loop reads its media sockets (the server's default; 0: NIO reads them), RECEIVE_POLL_ABOVE
+#   the datagrams a second above which it polls them (the server's default; 0: whatever the rate)
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"

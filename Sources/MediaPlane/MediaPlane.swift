@@ -34,12 +34,16 @@ public struct MediaPlaneConfiguration: Sendable {
     /// its playout time, on top of the jitter buffer's delay; a longer tick batches more frames
     /// per wake-up. At least 1 ms.
     public var transcodingTick: Duration = .milliseconds(10)
-    /// How often each event loop reads the datagrams queued on all its media sockets, in one
-    /// turn (``MediaReceiver``). A datagram waits up to this long before it is read (half of it
-    /// on average); a longer interval reads more sockets a wake-up. At least 0.1 ms. Nil: NIO
-    /// reads each socket's datagrams as they come, one wake-up and one trip through the
-    /// channel's pipeline a datagram.
+    /// How often an event loop with busy media reads the datagrams queued on all its media
+    /// sockets, in one turn (``MediaReceiver``). A datagram waits up to this long before it is
+    /// read (half of it on average); a longer interval reads more sockets a wake-up. At least
+    /// 0.1 ms. Nil: NIO always reads each socket's datagrams as they come, one wake-up and one
+    /// trip through the channel's pipeline a datagram.
     public var receiveInterval: Duration? = .milliseconds(1)
+    /// The datagrams a second on one event loop's media sockets above which it polls them every
+    /// ``receiveInterval``, and under half of which it leaves the reads to NIO again (counted
+    /// every second). Nil: it always polls.
+    public var receivePollAbove: Int? = 12_000
 
     public init(
         bindHost: String, advertisedHost: String, ports: ClosedRange<Int>, mediaTimeout: Duration = .seconds(30),
@@ -94,7 +98,9 @@ public final class MediaPlane: Sendable {
         var receivers: [ObjectIdentifier: MediaReceiver<MediaSession>] = [:]
         if let interval = configuration.receiveInterval {
             for loop in group.makeIterator() {
-                receivers[ObjectIdentifier(loop)] = try MediaReceiver(loop: loop, interval: .nanoseconds(interval.nanoseconds))
+                receivers[ObjectIdentifier(loop)] = try MediaReceiver(
+                    loop: loop, interval: .nanoseconds(interval.nanoseconds), pollAbove: configuration.receivePollAbove
+                )
             }
         }
         self.receivers = receivers
@@ -222,11 +228,12 @@ public final class MediaPlane: Sendable {
     static let maximumDatagram = 1536
 
     private func register(_ socket: BoundMediaSocket, as leg: MediaSession.Socket, session: MediaSession, pool: MediaPortPool? = nil) {
-        // The loop's receiver reads the socket; NIO only writes and closes it. Without a
-        // receiver NIO reads it too: one datagram per read (recvmsg, no vectored reads) and one
-        // read per wake-up, as a call's media runs at 50 packets a second a direction, so a read
-        // rarely finds more than one, and NIO's vectored path costs more per read than it saves
-        // (see the relay section of Benchmarks/RESULTS.md).
+        // NIO writes and closes the socket; it reads it too unless the loop's receiver polls
+        // (which turns `autoRead` on or off as it goes). NIO's reads are one datagram per read
+        // (recvmsg, no vectored reads) and one read per wake-up, as a call's media runs at 50
+        // packets a second a direction, so a read rarely finds more than one, and NIO's vectored
+        // path costs more per read than it saves (see the relay section of
+        // Benchmarks/RESULTS.md).
         let receiver = receivers[ObjectIdentifier(session.loop)]
         let handler = MediaSocketHandler(session: session, leg: leg)
         let future = DatagramBootstrap(group: session.loop)
@@ -251,17 +258,15 @@ public final class MediaPlane: Sendable {
                     channel.close(promise: nil)
                     return
                 }
-                if let receiver {
-                    do {
-                        handler.registration = (receiver, try receiver.add(descriptor: socket.descriptor, sink: session, leg: leg))
-                    } catch {
-                        // The leg gets no packets: the call's media timeout ends it with a clear cause.
-                        logger.warning("a media socket could not be watched", metadata: ["port": "\(socket.port)", "error": "\(error)"])
-                        channel.close(promise: nil)
-                        return
-                    }
-                }
                 session.attach(channel, descriptor: socket.descriptor, as: leg)
+                guard let receiver else { return }
+                do {
+                    handler.registration = (receiver, try receiver.add(descriptor: socket.descriptor, sink: session, leg: leg))
+                } catch {
+                    // The channel reads the socket itself.
+                    logger.warning("a media socket could not be watched", metadata: ["port": "\(socket.port)", "error": "\(error)"])
+                    session.readByChannel(true, on: leg)
+                }
             case .failure(let error):
                 // The leg gets no packets: the call's media timeout ends it with a clear cause.
                 logger.warning("a media socket could not be registered", metadata: ["port": "\(socket.port)", "error": "\(error)"])

@@ -11,6 +11,9 @@ protocol MediaDatagramSink: AnyObject, SendableMetatype {
     /// The socket's datagrams of this turn have all been handed over: what they made the sink
     /// write on its channels goes out now.
     func flush(_ socket: Socket)
+    /// Whether the socket's channel reads its datagrams itself (NIO's `autoRead`): on while the
+    /// receiver leaves the reads to the channels, off while it polls.
+    func readByChannel(_ enabled: Bool, on socket: Socket)
 }
 
 /// Why a socket could not be watched.
@@ -20,7 +23,11 @@ enum MediaReceiverError: Error, Equatable {
 
 /// The receive path of the media sockets of one event loop.
 ///
-/// Every ``interval`` the loop asks the kernel, with one `epoll_wait(2)` that does not block,
+/// While the loop's media is light, each socket's NIO channel reads its datagrams as they come
+/// (``Mode/channels``): a wake-up per datagram, nothing when nothing comes. Once the loop
+/// receives more than ``pollAbove`` datagrams a second (counted every ``evaluationPeriod``),
+/// it polls (``Mode/polling``) until the rate falls under half of that: every ``interval`` the
+/// loop asks the kernel, with one `epoll_wait(2)` that does not block,
 /// which of its media sockets have datagrams queued, reads each of those with one
 /// `recvmmsg(2)` (up to ``batch`` datagrams) and hands them to the socket's sink, all in one
 /// turn, before it asks again (at most ``rounds`` times a turn). A relayed call's 50 packets a
@@ -28,10 +35,11 @@ enum MediaReceiverError: Error, Equatable {
 /// entry per socket, where NIO's channel read path wakes the loop for each datagram and walks
 /// the channel's pipeline, its receive buffer and a fresh `SocketAddress` to hand it over
 /// (see the relay section of Benchmarks/RESULTS.md). The cost is latency: a datagram waits up
-/// to one ``interval`` (half of it on average) before it is read.
+/// to one ``interval`` (half of it on average) before it is read, and a poll costs a wake-up
+/// whether or not anything came, which is why a light loop leaves the reads to the channels.
 ///
-/// The sockets stay NIO channels, with `autoRead` off: NIO sends what the sessions write on
-/// them (STUN, DTLS, RTCP) and closes them; only their reads are done here. The source address
+/// The sockets stay NIO channels: NIO sends what the sessions write on them (STUN, DTLS, RTCP)
+/// and closes them; while the receiver polls, their `autoRead` is off and it reads them. The source address
 /// of a socket's last datagram is kept with its `SocketAddress`, so a datagram from the same
 /// source (nearly all of them) costs no allocation.
 ///
@@ -62,8 +70,20 @@ final class MediaReceiver<Sink: MediaDatagramSink>: @unchecked Sendable {
         }
     }
 
+    /// Who reads the loop's sockets.
+    enum Mode: Equatable, Sendable {
+        /// Each socket's channel, as datagrams come.
+        case channels
+        /// The receiver, every ``MediaReceiver/interval``.
+        case polling
+    }
+
     /// The default interval: a twentieth of a 20 ms packet interval.
     static var defaultInterval: TimeAmount { .milliseconds(1) }
+    /// The default rate above which the loop polls: 120 relayed calls' audio (50 packets a second
+    /// each way). Below about that a poll every millisecond costs more than the channels' reads
+    /// it saves (see the relay section of Benchmarks/RESULTS.md).
+    static var defaultPollAbove: Int { 12_000 }
     /// The most datagrams one read takes from a socket (a socket with more queued is read again
     /// in the next round).
     static var batch: Int { 4 }
@@ -75,6 +95,17 @@ final class MediaReceiver<Sink: MediaDatagramSink>: @unchecked Sendable {
 
     let loop: any EventLoop
     let interval: TimeAmount
+    /// Datagrams a second on the loop above which it polls, under half of which it goes back to
+    /// the channels' reads; nil: it always polls.
+    let pollAbove: Int?
+    /// How often the rate is counted.
+    let evaluationPeriod: TimeAmount
+    /// Who reads the sockets now.
+    private(set) var mode: Mode
+    /// Datagrams received on the loop's sockets since the rate was last counted.
+    private var received = 0
+    /// The next count of the rate, while sockets are watched and ``pollAbove`` is set.
+    private var evaluation: Scheduled<Void>?
     /// The largest datagram read whole; a longer one is dropped.
     let datagramSize: Int
     private let epoll: CInt
@@ -96,12 +127,18 @@ final class MediaReceiver<Sink: MediaDatagramSink>: @unchecked Sendable {
     /// The next poll, while one is due (a scheduled callback: no closure or promise made per poll).
     private var scheduled: NIOScheduledCallback?
 
-    init(loop: any EventLoop, interval: TimeAmount = MediaReceiver.defaultInterval, datagramSize: Int = MediaPlane.maximumDatagram) throws(MediaReceiverError) {
+    init(
+        loop: any EventLoop, interval: TimeAmount = MediaReceiver.defaultInterval, pollAbove: Int? = MediaReceiver.defaultPollAbove,
+        evaluationPeriod: TimeAmount = .seconds(1), datagramSize: Int = MediaPlane.maximumDatagram
+    ) throws(MediaReceiverError) {
         let epoll = cswitchboard_epoll_create()
         guard epoll >= 0 else { throw .epoll(errno: errno) }
         self.epoll = epoll
         self.loop = loop
         self.interval = .nanoseconds(max(interval.nanoseconds, 100_000))
+        self.pollAbove = pollAbove.map { max($0, 1) }
+        self.evaluationPeriod = .nanoseconds(max(evaluationPeriod.nanoseconds, 1_000_000))
+        mode = pollAbove == nil ? .polling : .channels
         self.datagramSize = datagramSize
         tokens = .allocate(capacity: Self.readyCapacity)
         data = .allocate(capacity: Self.batch * datagramSize)
@@ -114,6 +151,7 @@ final class MediaReceiver<Sink: MediaDatagramSink>: @unchecked Sendable {
 
     deinit {
         scheduled?.cancel()
+        evaluation?.cancel()
         _ = Glibc.close(epoll)
         tokens.deallocate()
         data.deallocate()
@@ -121,7 +159,8 @@ final class MediaReceiver<Sink: MediaDatagramSink>: @unchecked Sendable {
         lengths.deallocate()
     }
 
-    /// Watches the socket `descriptor` for `sink`'s `leg`; the polls start with the first one.
+    /// Watches the socket `descriptor` for `sink`'s `leg`, read as the loop's other sockets are
+    /// (the sink is told which way at once).
     func add(descriptor: CInt, sink: Sink, leg: Sink.Socket) throws(MediaReceiverError) -> Registration {
         loop.assertInEventLoop()
         let slot: Int
@@ -140,7 +179,9 @@ final class MediaReceiver<Sink: MediaDatagramSink>: @unchecked Sendable {
         }
         slots[slot] = Entry(descriptor: descriptor, sink: sink, leg: leg)
         count += 1
-        if scheduled == nil { schedule() }
+        sink.readByChannel(mode == .channels, on: leg)
+        if mode == .polling, scheduled == nil { schedule() }
+        if pollAbove != nil, evaluation == nil { scheduleEvaluation() }
         return registration
     }
 
@@ -160,6 +201,49 @@ final class MediaReceiver<Sink: MediaDatagramSink>: @unchecked Sendable {
         if count == 0 {
             scheduled?.cancel()
             scheduled = nil
+            evaluation?.cancel()
+            evaluation = nil
+        }
+    }
+
+    /// A datagram one of the loop's channels read (while they read).
+    func countChannelRead() {
+        received &+= 1
+    }
+
+    private func scheduleEvaluation() {
+        evaluation = loop.scheduleTask(in: evaluationPeriod) { [self] in
+            evaluation = nil
+            evaluate()
+            if count > 0, evaluation == nil { scheduleEvaluation() }
+        }
+    }
+
+    /// Counts the last period's rate and changes who reads the sockets when it calls for it.
+    /// The timer calls it; tests call it directly.
+    func evaluate() {
+        guard let pollAbove else { return }
+        let rate = Int(Int64(received) * 1_000_000_000 / max(evaluationPeriod.nanoseconds, 1))
+        received = 0
+        switch mode {
+        case .channels where rate > pollAbove:
+            mode = .polling
+            forEachEntry { $0.sink.readByChannel(false, on: $0.leg) }
+            if scheduled == nil { schedule() }
+        case .polling where rate < pollAbove / 2:
+            mode = .channels
+            scheduled?.cancel()
+            scheduled = nil
+            // What is queued now is read by the channels, as soon as they read again.
+            forEachEntry { $0.sink.readByChannel(true, on: $0.leg) }
+        default:
+            break
+        }
+    }
+
+    private func forEachEntry(_ body: (Entry) -> Void) {
+        for entry in slots {
+            if let entry { body(entry) }
         }
     }
 
@@ -189,6 +273,7 @@ final class MediaReceiver<Sink: MediaDatagramSink>: @unchecked Sendable {
         let size = datagramSize
         let read = cswitchboard_recv_batch(entry.descriptor, data, size, sources, lengths, UInt32(Self.batch))
         guard read > 0 else { return }
+        received &+= Int(read)
         for index in 0..<Int(read) {
             // A sink that ended its call on an earlier datagram has removed the socket.
             guard generations[slot] == generation else { return }
@@ -250,6 +335,6 @@ extension MediaReceiver: NIOScheduledCallbackHandler {
     func handleScheduledCallback(eventLoop: some EventLoop) {
         scheduled = nil
         poll()
-        if count > 0, scheduled == nil { schedule() }
+        if count > 0, mode == .polling, scheduled == nil { schedule() }
     }
 }

@@ -1137,4 +1137,13 @@ extension Duration {
     }
 }
 
-extension MediaSession: MediaDatagramSink {}
+extension MediaSession: MediaDatagramSink {
+    func readByChannel(_ enabled: Bool, on socket: Socket) {
+        guard let channel = channels[socket] else { return }
+        if let options = channel.syncOptions {
+            try? options.setOption(.autoRead, value: enabled)
+        } else {
+            channel.setOption(.autoRead, value: enabled).whenFailure { _ in }
+        }
+    }
+}

@@ -1,10 +1,10 @@
 import NIOCore
 
-/// The channel handler of one media socket. Its datagrams are read by the loop's
-/// ``MediaReceiver`` (the channel's `autoRead` is off); without one, NIO reads them and this
-/// handler hands each to the session that owns the socket. Either way, what the session wrote
-/// on the channel (STUN, DTLS, RTCP; relayed RTP is sent with `sendto(2)` at once) is flushed
-/// after each read.
+/// The channel handler of one media socket. While the channel reads (no ``MediaReceiver`` on
+/// the loop, or one that leaves the reads to the channels) it hands each datagram to the
+/// session that owns the socket; while the receiver polls, the channel's `autoRead` is off and
+/// the receiver hands them over. Either way, what the session wrote on the channel (STUN, DTLS,
+/// RTCP; relayed RTP is sent with `sendto(2)` at once) is flushed after each read.
 final class MediaSocketHandler: ChannelDuplexHandler, @unchecked Sendable {
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
     typealias OutboundIn = AddressedEnvelope<ByteBuffer>
@@ -21,6 +21,7 @@ final class MediaSocketHandler: ChannelDuplexHandler, @unchecked Sendable {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        registration?.receiver.countChannelRead()
         var envelope = unwrapInboundIn(data)
         session.receive(&envelope.data, from: envelope.remoteAddress, on: leg)
     }

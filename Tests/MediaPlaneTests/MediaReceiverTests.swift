@@ -16,6 +16,8 @@ struct MediaReceiverTests {
         typealias Socket = Int
         var received: [(leg: Int, bytes: [UInt8], from: SocketAddress)] = []
         var flushes: [Int] = []
+        /// What the receiver said about the channels' own reads, in order.
+        var channelReads: [Bool] = []
         /// Called after each datagram is recorded.
         var onReceive: ((Int) -> Void)?
 
@@ -25,6 +27,8 @@ struct MediaReceiverTests {
         }
 
         func flush(_ leg: Int) { flushes.append(leg) }
+
+        func readByChannel(_ enabled: Bool, on leg: Int) { channelReads.append(enabled) }
 
         func payloads(on leg: Int) -> [[UInt8]] { received.filter { $0.leg == leg }.map(\.bytes) }
     }
@@ -46,7 +50,7 @@ struct MediaReceiverTests {
 
     @Test func everyQueuedDatagramGoesToItsSocketsSinkInOneTurn() throws {
         let loop = EmbeddedEventLoop()
-        let receiver = try MediaReceiver<Recorder>(loop: loop)
+        let receiver = try MediaReceiver<Recorder>(loop: loop, pollAbove: nil)
         let sink = Recorder()
         let first = try PeerSocket()
         let second = try PeerSocket()
@@ -81,7 +85,7 @@ struct MediaReceiverTests {
 
     @Test func theTimerPollsWhileASocketIsWatchedAndStopsWithTheLast() throws {
         let loop = EmbeddedEventLoop()
-        let receiver = try MediaReceiver<Recorder>(loop: loop, interval: .milliseconds(2))
+        let receiver = try MediaReceiver<Recorder>(loop: loop, interval: .milliseconds(2), pollAbove: nil)
         let sink = Recorder()
         let socket = try PeerSocket()
         let peer = try PeerSocket()
@@ -111,9 +115,52 @@ struct MediaReceiverTests {
         #expect(sink.payloads(on: 3) == [[2]])
     }
 
+    @Test func aBusyLoopPollsAndALightOneLeavesTheReadsToTheChannels() throws {
+        let loop = EmbeddedEventLoop()
+        let receiver = try MediaReceiver<Recorder>(
+            loop: loop, interval: .milliseconds(1), pollAbove: 100, evaluationPeriod: .milliseconds(100)
+        )
+        let sink = Recorder()
+        let socket = try PeerSocket()
+        let peer = try PeerSocket()
+        _ = try receiver.add(descriptor: socket.descriptor, sink: sink, leg: 1)
+        #expect(receiver.mode == .channels && sink.channelReads == [true], "a new loop's channels read")
+
+        // 5 datagrams in 100 ms, 50 a second: the channels go on reading.
+        for _ in 0..<5 { receiver.countChannelRead() }
+        loop.advanceTime(by: .milliseconds(100))
+        #expect(receiver.mode == .channels && receiver.turns == 0)
+
+        // 20 in the next 100 ms, 200 a second: the receiver polls.
+        for _ in 0..<20 { receiver.countChannelRead() }
+        loop.advanceTime(by: .milliseconds(100))
+        #expect(receiver.mode == .polling && sink.channelReads == [true, false])
+
+        // It reads the socket; 100 a second is over half the threshold, so it keeps polling.
+        for round in 0..<10 {
+            peer.send([UInt8(round)], to: socket.port)
+            Self.waitQueued(socket)
+            loop.advanceTime(by: .milliseconds(10))
+        }
+        #expect(sink.payloads(on: 1) == (0..<10).map { [UInt8($0)] })
+        #expect(receiver.mode == .polling && receiver.turns >= 90)
+
+        // A quiet period: the channels read again, and nothing polls.
+        loop.advanceTime(by: .milliseconds(100))
+        #expect(receiver.mode == .channels && sink.channelReads == [true, false, true])
+        let turns = receiver.turns
+        loop.advanceTime(by: .milliseconds(50))
+        #expect(receiver.turns == turns, "no polls while the channels read")
+
+        // A socket added now is read by its channel too.
+        let second = try PeerSocket()
+        _ = try receiver.add(descriptor: second.descriptor, sink: sink, leg: 2)
+        #expect(sink.channelReads == [true, false, true, true])
+    }
+
     @Test func aSinkThatRemovesItsSocketGetsNothingMoreOfIt() throws {
         let loop = EmbeddedEventLoop()
-        let receiver = try MediaReceiver<Recorder>(loop: loop)
+        let receiver = try MediaReceiver<Recorder>(loop: loop, pollAbove: nil)
         let sink = Recorder()
         let socket = try PeerSocket()
         let peer = try PeerSocket()
@@ -131,7 +178,7 @@ struct MediaReceiverTests {
 
     @Test func aClosedSocketsNumberTakenByANewSocketBelongsToTheNewOne() throws {
         let loop = EmbeddedEventLoop()
-        let receiver = try MediaReceiver<Recorder>(loop: loop)
+        let receiver = try MediaReceiver<Recorder>(loop: loop, pollAbove: nil)
         let sink = Recorder()
         let peer = try PeerSocket()
         var old: PeerSocket? = try PeerSocket()
@@ -154,7 +201,7 @@ struct MediaReceiverTests {
 
     @Test func aDatagramLongerThanTheBufferIsDroppedAndCounted() throws {
         let loop = EmbeddedEventLoop()
-        let receiver = try MediaReceiver<Recorder>(loop: loop, datagramSize: 64)
+        let receiver = try MediaReceiver<Recorder>(loop: loop, pollAbove: nil, datagramSize: 64)
         let sink = Recorder()
         let socket = try PeerSocket()
         let peer = try PeerSocket()
@@ -169,7 +216,7 @@ struct MediaReceiverTests {
 
     @Test func aSocketThatCannotBeWatchedIsAnError() throws {
         let loop = EmbeddedEventLoop()
-        let receiver = try MediaReceiver<Recorder>(loop: loop)
+        let receiver = try MediaReceiver<Recorder>(loop: loop, pollAbove: nil)
         #expect(throws: MediaReceiverError.epoll(errno: EBADF)) { _ = try receiver.add(descriptor: -1, sink: Recorder(), leg: 1) }
         #expect(receiver.count == 0)
     }

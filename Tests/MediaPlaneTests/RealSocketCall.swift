@@ -9,8 +9,8 @@ import SRTP
 /// What the tests that drive a call through real sockets (relay and transcoding) set up alike.
 enum RealSocketCall {
     /// A media plane on loopback with one event loop, over `ports`, its certificate in a fresh
-    /// temporary directory named after `name`; its sockets read by the loop's receiver every
-    /// `receiveInterval`, or by NIO as datagrams come (nil).
+    /// temporary directory named after `name`; its sockets polled by the loop's receiver every
+    /// `receiveInterval` whatever the rate, or read by NIO as datagrams come (nil).
     static func plane(
         ports: ClosedRange<Int>, name: String, receiveInterval: Duration? = .milliseconds(1)
     ) throws -> (plane: MediaPlane, group: MultiThreadedEventLoopGroup, directory: String) {
@@ -22,6 +22,7 @@ enum RealSocketCall {
             certificateDirectory: directory
         )
         configuration.receiveInterval = receiveInterval
+        configuration.receivePollAbove = nil
         let plane = try MediaPlane(configuration: configuration, group: group, logger: Logger(label: "test"))
         return (plane, group, directory)
     }

@@ -112,7 +112,7 @@ struct RelayPathTests {
 
     /// Who reads the gateway's sockets.
     enum ReceivePath: CaseIterable, Sendable {
-        /// The loop's ``MediaReceiver`` (the default).
+        /// The loop's ``MediaReceiver``, polling.
         case receiver
         /// NIO's channel reads (``MediaPlaneConfiguration/receiveInterval`` nil).
         case channelReads

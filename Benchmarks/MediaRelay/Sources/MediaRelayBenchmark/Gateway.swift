@@ -113,6 +113,11 @@ enum GatewayProcess {
             if let text = getenv("RECEIVE_INTERVAL_US").map({ String(cString: $0) }), let microseconds = Int(text), microseconds >= 0 {
                 configuration.receiveInterval = microseconds == 0 ? nil : .microseconds(microseconds)
             }
+            // RECEIVE_POLL_ABOVE: the datagrams a second above which the loop polls (the server's
+            // default otherwise); 0 has it poll whatever the rate.
+            if let text = getenv("RECEIVE_POLL_ABOVE").map({ String(cString: $0) }), let rate = Int(text), rate >= 0 {
+                configuration.receivePollAbove = rate == 0 ? nil : rate
+            }
             plane = try MediaPlane(configuration: configuration, group: group, logger: logger)
         } catch {
             fail("MediaPlane: \(error)")
