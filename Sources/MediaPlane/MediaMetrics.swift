@@ -10,6 +10,9 @@ struct MediaMetrics: Sendable {
     let malformed = Counter(label: "switchboard_media_malformed_total")
     let sessions = Meter(label: "switchboard_media_sessions")
     let ended = Counter(label: "switchboard_media_sessions_ended_total")
+    /// Datagrams the media sockets' channels read, and those the loops' receivers polled.
+    let readByChannels = Counter(label: "switchboard_media_datagrams_read_total", dimensions: [("by", "channel")])
+    let readByPolls = Counter(label: "switchboard_media_datagrams_read_total", dimensions: [("by", "poll")])
 
     static let shared = MediaMetrics()
 

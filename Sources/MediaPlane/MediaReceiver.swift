@@ -102,9 +102,10 @@ final class MediaReceiver<Sink: MediaDatagramSink>: @unchecked Sendable {
     let evaluationPeriod: TimeAmount
     /// Who reads the sockets now.
     private(set) var mode: Mode
-    /// Datagrams received on the loop's sockets since the rate was last counted.
-    private var received = 0
-    /// The next count of the rate, while sockets are watched and ``pollAbove`` is set.
+    /// Datagrams the loop's channels read, and those polled, since the rate was last counted.
+    private var readByChannels = 0
+    private var readByPolls = 0
+    /// The next count of the rate (and report to `/metrics`), while sockets are watched.
     private var evaluation: Scheduled<Void>?
     /// The largest datagram read whole; a longer one is dropped.
     let datagramSize: Int
@@ -181,7 +182,7 @@ final class MediaReceiver<Sink: MediaDatagramSink>: @unchecked Sendable {
         count += 1
         sink.readByChannel(mode == .channels, on: leg)
         if mode == .polling, scheduled == nil { schedule() }
-        if pollAbove != nil, evaluation == nil { scheduleEvaluation() }
+        if evaluation == nil { scheduleEvaluation() }
         return registration
     }
 
@@ -203,12 +204,21 @@ final class MediaReceiver<Sink: MediaDatagramSink>: @unchecked Sendable {
             scheduled = nil
             evaluation?.cancel()
             evaluation = nil
+            report()
         }
     }
 
     /// A datagram one of the loop's channels read (while they read).
     func countChannelRead() {
-        received &+= 1
+        readByChannels &+= 1
+    }
+
+    /// Adds the counts since the last report to `/metrics`.
+    private func report() {
+        if readByChannels > 0 { MediaMetrics.shared.readByChannels.increment(by: readByChannels) }
+        if readByPolls > 0 { MediaMetrics.shared.readByPolls.increment(by: readByPolls) }
+        readByChannels = 0
+        readByPolls = 0
     }
 
     private func scheduleEvaluation() {
@@ -219,12 +229,13 @@ final class MediaReceiver<Sink: MediaDatagramSink>: @unchecked Sendable {
         }
     }
 
-    /// Counts the last period's rate and changes who reads the sockets when it calls for it.
-    /// The timer calls it; tests call it directly.
+    /// Counts the last period's rate, reports it to `/metrics` and changes who reads the sockets
+    /// when it calls for it. The timer calls it; tests call it directly.
     func evaluate() {
+        let received = Int64(readByChannels) + Int64(readByPolls)
+        report()
         guard let pollAbove else { return }
-        let rate = Int(Int64(received) * 1_000_000_000 / max(evaluationPeriod.nanoseconds, 1))
-        received = 0
+        let rate = Int(received * 1_000_000_000 / max(evaluationPeriod.nanoseconds, 1))
         switch mode {
         case .channels where rate > pollAbove:
             mode = .polling
@@ -273,7 +284,7 @@ final class MediaReceiver<Sink: MediaDatagramSink>: @unchecked Sendable {
         let size = datagramSize
         let read = cswitchboard_recv_batch(entry.descriptor, data, size, sources, lengths, UInt32(Self.batch))
         guard read > 0 else { return }
-        received &+= Int(read)
+        readByPolls &+= Int(read)
         for index in 0..<Int(read) {
             // A sink that ended its call on an earlier datagram has removed the socket.
             guard generations[slot] == generation else { return }

@@ -120,6 +120,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Opus encoder complexity, 0-10, when the gateway transcodes.")
     var opusComplexity = Environment.int("OPUS_COMPLEXITY") ?? 8
 
+    @Option(help: "Datagrams a second on one media event loop above which it polls its sockets every millisecond (under half of it NIO reads them again); 0: always poll.")
+    var mediaPollAbove = Environment.int("MEDIA_POLL_ABOVE") ?? 12_000
+
     @Option(help: "Seconds a webhook endpoint has to answer one delivery attempt.")
     var webhookTimeout = Environment.double("WEBHOOK_TIMEOUT") ?? 10
 
@@ -151,6 +154,7 @@ struct Serve: AsyncParsableCommand {
         guard mediaTimeout >= 1 else { throw ValidationError("--media-timeout must be at least 1 second") }
         guard iceTimeout >= 1 else { throw ValidationError("--ice-timeout must be at least 1 second") }
         guard (0...10).contains(opusComplexity) else { throw ValidationError("--opus-complexity must be 0-10") }
+        guard mediaPollAbove >= 0 else { throw ValidationError("--media-poll-above must be 0 or more datagrams a second") }
         guard (0.1...120).contains(webhookTimeout) else { throw ValidationError("--webhook-timeout must be 0.1-120 seconds") }
         guard (0.05...3600).contains(webhookRetryBase) else { throw ValidationError("--webhook-retry-base must be 0.05-3600 seconds") }
         guard (1...50).contains(webhookMaxAttempts) else { throw ValidationError("--webhook-max-attempts must be 1-50") }
@@ -256,14 +260,13 @@ struct Serve: AsyncParsableCommand {
         let demoWidget = demo ? try await DemoSetup.ensureWidget(widgets, httpPort: httpPort) : nil
 
         let range = PortRange(rtpPorts) ?? PortRange(low: 20000, high: 29999)
-        let media = try MediaPlane(
-            configuration: MediaPlaneConfiguration(
-                bindHost: httpHost, advertisedHost: publicIp ?? httpHost, ports: range.low...range.high,
-                mediaTimeout: .seconds(mediaTimeout), iceTimeout: .seconds(iceTimeout), opusComplexity: opusComplexity,
-                certificateDirectory: dataDir
-            ).withIPv6(publicIpv6),
-            group: MultiThreadedEventLoopGroup.singleton, logger: logger
-        )
+        var mediaConfiguration = MediaPlaneConfiguration(
+            bindHost: httpHost, advertisedHost: publicIp ?? httpHost, ports: range.low...range.high,
+            mediaTimeout: .seconds(mediaTimeout), iceTimeout: .seconds(iceTimeout), opusComplexity: opusComplexity,
+            certificateDirectory: dataDir
+        ).withIPv6(publicIpv6)
+        mediaConfiguration.receivePollAbove = mediaPollAbove == 0 ? nil : mediaPollAbove
+        let media = try MediaPlane(configuration: mediaConfiguration, group: MultiThreadedEventLoopGroup.singleton, logger: logger)
         let signalling = SignallingPlane(
             configuration: .init(
                 bindHost: httpHost, port: sipPort, advertisedHost: publicIp ?? httpHost,

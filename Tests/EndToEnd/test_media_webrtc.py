@@ -92,6 +92,41 @@ def test_pcmu_browser_is_relayed(admin: Client, server: ServerProcess, tmp_path:
     assert "PCMU/8000" in result.answer_sdp and "opus" not in result.answer_sdp
     assert_tone_came_back(result, "PCMU relay")
     uas.wait(timeout=15)
+    # One call is far under --media-poll-above: the channels read its datagrams, nothing polls.
+    assert poll(lambda: metric(server, READ_BY_CHANNEL) > 300, timeout=10), metric(server, READ_BY_CHANNEL)
+    assert metric(server, READ_BY_POLL) == 0
+
+
+@pytest.mark.parametrize("codecs", [["audio/PCMU"], ["audio/opus"]], ids=["relay", "transcode"])
+def test_a_gateway_polling_its_media_sockets_carries_the_tone(make_server, tmp_path: Path, codecs: list[str]) -> None:
+    """With --media-poll-above 0 the event loop reads the media sockets itself whatever the rate:
+    the browser's ICE checks, DTLS, SRTP and the tone all go through its polls, none through a
+    channel's reads."""
+    gateway = make_server(extra_args=[
+        "--session-rate-limit", "10000", "--rtp-ports", f"{RTP_BASE + 10}-{RTP_BASE + 19}", "--public-ip", "127.0.0.1",
+        "--media-poll-above", "0",
+    ]).start()
+    admin = gateway.client()
+    uas = echo_call_centre(tmp_path, f"echo-poll-{codecs[0][6:].lower()}")
+    _, result = browser_call(admin, uas, codecs)
+    assert result.status == 200, result.final
+    assert_tone_came_back(result, f"{codecs[0]}, polled")
+    uas.wait(timeout=15)
+    assert poll(lambda: metric(gateway, READ_BY_POLL) > 300, timeout=10), metric(gateway, READ_BY_POLL)
+    assert metric(gateway, READ_BY_CHANNEL) == 0
+
+
+def test_a_negative_poll_threshold_is_refused_at_startup(tmp_path: Path) -> None:
+    import subprocess
+
+    from support import server_binary
+
+    result = subprocess.run(
+        [str(server_binary()), "serve", "--media-poll-above=-5", "--data-dir", str(tmp_path / "data"), "--http-port", "0"],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode != 0, result
+    assert "--media-poll-above must be 0 or more" in result.stderr, result.stderr
 
 
 def test_no_codec_in_common_is_488(admin: Client, server: ServerProcess, tmp_path: Path) -> None:
@@ -131,6 +166,10 @@ def widget_session(admin: Client, uas: Sipp, name: str) -> tuple[dict, dict]:
 
 def ended_call(admin: Client, widget: dict) -> dict:
     return wait_for_listed_call(admin, lambda c: c["status"] in ("completed", "failed", "canceled"), widgetId=widget["id"], timeout=20)
+
+
+READ_BY_CHANNEL = 'switchboard_media_datagrams_read_total{by="channel"}'
+READ_BY_POLL = 'switchboard_media_datagrams_read_total{by="poll"}'
 
 
 def metric(server: ServerProcess, name: str) -> float:
